@@ -1,0 +1,187 @@
+"""The object catalog: every object category a task spec may name, built on robosuite's object models.
+
+One registry (:data:`CATALOG`). A category carries what the generator and the predicates need to reason about
+an object without compiling a model: its nominal size, whether a Panda gripper can grasp it, whether things
+can be put on it or in it, and whether it may be used as a fixture (welded to the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from robosuite.models.objects import (
+    BottleObject,
+    BoxObject,
+    BreadObject,
+    CanObject,
+    CerealObject,
+    CylinderObject,
+    LemonObject,
+    MilkObject,
+    MujocoObject,
+)
+from robosuite.models.objects.composite import Bin
+
+from lifebot.objects.articulated import LiddedBox
+
+Kind = Literal["rigid", "container", "articulated"]
+
+COLOURS = {
+    "red": (0.85, 0.1, 0.1, 1.0),
+    "green": (0.1, 0.7, 0.2, 1.0),
+    "blue": (0.1, 0.25, 0.85, 1.0),
+    "yellow": (0.95, 0.8, 0.1, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """What lifebot knows about one kind of object.
+
+    ``half_extent`` is the nominal axis-aligned half size (x, y, z) when upright; a test checks it against the
+    compiled model. ``build`` makes a fresh robosuite model with the given (scene-unique) name.
+    """
+
+    name: str
+    words: str
+    kind: Kind
+    half_extent: tuple[float, float, float]
+    build: Callable[[str, bool], MujocoObject]  # (name, fixed) -> model; fixed models have no free joint
+    graspable: bool = True
+    supports: bool = False  # other objects can rest on top of it (On / Stacked targets)
+    fixture_ok: bool = False  # may be welded to the table
+    movable: bool = True  # False: only usable as a fixture
+
+    @property
+    def footprint_radius(self) -> float:
+        """Radius of the circle around the object's footprint, used for collision-free placement."""
+        return float((self.half_extent[0] ** 2 + self.half_extent[1] ** 2) ** 0.5)
+
+    @property
+    def height(self) -> float:
+        return 2.0 * self.half_extent[2]
+
+
+CATALOG: dict[str, Category] = {}
+
+
+def register(category: Category) -> Category:
+    if category.name in CATALOG:
+        raise ValueError(f"object category {category.name!r} is registered twice")
+    CATALOG[category.name] = category
+    return category
+
+
+def get_category(name: str) -> Category:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise KeyError(f"unknown object category {name!r}; known: {', '.join(sorted(CATALOG))}") from None
+
+
+def _joints(fixed: bool):
+    return None if fixed else "default"
+
+
+def _box(half, rgba, density=600.0):
+    return lambda name, fixed=False: BoxObject(
+        name=name, size=list(half), rgba=list(rgba), density=density, joints=_joints(fixed)
+    )
+
+
+def _cylinder(radius, half_height, rgba, density=600.0):
+    return lambda name, fixed=False: CylinderObject(
+        name=name, size=[radius, half_height], rgba=list(rgba), density=density, joints=_joints(fixed)
+    )
+
+
+def _movable_only(model_class):
+    """robosuite's XML and composite objects carry their own free joint; they can only be free objects."""
+
+    def build(name: str, fixed: bool = False) -> MujocoObject:
+        if fixed:
+            raise ValueError(f"{model_class.__name__} cannot be welded to the table")
+        return model_class(name=name)
+
+    return build
+
+
+def _basket(name: str, fixed: bool = False) -> MujocoObject:
+    if fixed:
+        raise ValueError("the basket cannot be welded to the table")
+    return Bin(
+        name=name,
+        bin_size=(0.18, 0.18, 0.07),
+        wall_thickness=0.01,
+        transparent_walls=False,
+        density=800.0,
+        use_texture=False,
+        rgba=(0.55, 0.4, 0.25, 1.0),
+    )
+
+
+def _lidded_box(name: str, fixed: bool = True) -> MujocoObject:
+    return LiddedBox(name=name)
+
+
+for _colour, _rgba in COLOURS.items():
+    register(
+        Category(
+            f"{_colour}_cube", f"{_colour} cube", "rigid", (0.02, 0.02, 0.02), _box((0.02,) * 3, _rgba), supports=True
+        )
+    )
+for _colour in ("red", "blue", "green"):
+    _half = (0.025, 0.025, 0.025)
+    register(
+        Category(
+            f"big_{_colour}_cube", f"big {_colour} cube", "rigid", _half, _box(_half, COLOURS[_colour]), supports=True
+        )
+    )
+for _colour in ("yellow", "green"):
+    _half = (0.045, 0.02, 0.02)
+    register(Category(f"{_colour}_block", f"{_colour} block", "rigid", _half, _box(_half, COLOURS[_colour])))
+for _colour in ("red", "blue"):
+    register(
+        Category(
+            f"{_colour}_cylinder",
+            f"{_colour} cylinder",
+            "rigid",
+            (0.02, 0.02, 0.035),
+            _cylinder(0.02, 0.035, COLOURS[_colour]),
+        )
+    )
+
+register(Category("can", "can", "rigid", (0.033, 0.033, 0.041), _movable_only(CanObject)))
+register(Category("milk", "milk carton", "rigid", (0.026, 0.026, 0.054), _movable_only(MilkObject)))
+register(Category("bread", "bread", "rigid", (0.033, 0.022, 0.023), _movable_only(BreadObject)))
+register(Category("cereal", "cereal box", "rigid", (0.036, 0.05, 0.061), _movable_only(CerealObject), graspable=False))
+register(Category("lemon", "lemon", "rigid", (0.024, 0.036, 0.021), _movable_only(LemonObject)))
+register(Category("bottle", "bottle", "rigid", (0.03, 0.03, 0.079), _movable_only(BottleObject), graspable=False))
+
+register(
+    Category(
+        "plate",
+        "plate",
+        "rigid",
+        (0.075, 0.075, 0.008),
+        _cylinder(0.075, 0.008, (0.92, 0.92, 0.9, 1.0), density=1500),
+        graspable=False,
+        supports=True,
+        fixture_ok=True,
+    )
+)
+register(Category("basket", "basket", "container", (0.09, 0.09, 0.035), _basket, graspable=False))
+register(
+    Category(
+        "lidded_box",
+        "box",
+        "articulated",
+        (0.062, 0.06, 0.051),
+        _lidded_box,
+        graspable=False,
+        fixture_ok=True,
+        movable=False,
+    )
+)

@@ -1,0 +1,61 @@
+"""Instructions and task names generated from goal atoms."""
+
+from __future__ import annotations
+
+import re
+
+from lifebot.objects.catalog import get_category
+from lifebot.predicates import Atom
+from lifebot.spec.model import TaskSpec
+
+_TEMPLATES = {
+    "On": "put the {0} on the {1}",
+    "In": "put the {0} in the {1}",
+    "Stacked": "stack the {0} on the {1}",
+    "Lifted": "pick up the {0} and lift it",
+    "InRegion": "move the {0} to the {1} of the table",
+    "Open": "open the {0}",
+    "Closed": "close the {0}",
+}
+# When the moved object is named by a relation ("the red cube left of the can"), split pick from place.
+_REFERRED_TEMPLATES = {
+    "On": "pick up the {0} and place it on the {1}",
+    "In": "pick up the {0} and place it in the {1}",
+}
+_AREA_WORDS = {
+    "front_left": "front left",
+    "front_right": "front right",
+    "back_left": "back left",
+    "back_right": "back right",
+    "centre": "centre",
+}
+_DROP = {"the", "a", "it", "and", "of", "up", "table"}
+
+
+def object_words(category: str) -> str:
+    return get_category(category).words
+
+
+def describe(atom: Atom, categories: dict[str, str], overrides: dict[str, str] | None = None) -> str:
+    """The instruction phrase for one atom; ``overrides`` replaces an object's words (e.g. a spatial relation)."""
+    overrides = overrides or {}
+    words = [
+        overrides.get(arg) or (object_words(categories[arg]) if arg in categories else _AREA_WORDS[arg])
+        for arg in atom.args
+    ]
+    templates = _REFERRED_TEMPLATES if atom.args[0] in overrides and atom.name in _REFERRED_TEMPLATES else _TEMPLATES
+    return templates[atom.name].format(*words)
+
+
+def instruction_for(goal: tuple[Atom, ...], categories: dict[str, str], overrides=None) -> str:
+    return " and then ".join(describe(atom, categories, overrides) for atom in goal)
+
+
+def task_name(instruction: str) -> str:
+    """CamelCase name from the instruction's content words: 'put the red cube on the plate' -> PutRedCubeOnPlate."""
+    words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w not in _DROP]
+    return "".join(w.capitalize() for w in words)
+
+
+def categories_of(spec: TaskSpec) -> dict[str, str]:
+    return {o.name: o.category for o in spec.all_objects}

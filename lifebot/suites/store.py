@@ -1,0 +1,211 @@
+"""Suite files on disk: the benchmark definition that ships in ``task_suites/``.
+
+Layout of one suite, ``task_suites/<suite>/``::
+
+    suite.json                  schema_version, suite, family, seed, version (hash of the task IDs), versions
+                                (lifebot / MuJoCo / robosuite that generated it), orderings, and per task:
+                                name, task_id, spec, init_states {file, count, sha256, state_size}
+    init_states/<Task>.npy      float64 (count, 1 + nq + nv) flattened MuJoCo states [time, qpos, qvel]
+
+Everything is written deterministically (sorted keys, no timestamps, ``.npy`` rather than zip archives), so
+regenerating with the same seed reproduces every byte. Init-state files are checked against their hash on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from lifebot.spec.io import spec_from_dict
+from lifebot.spec.model import TaskSpec
+
+SUITE_SCHEMA_VERSION = 1
+SUITE_FILE = "suite.json"
+
+
+class SuiteError(ValueError):
+    """A suite or task that does not exist, or a suite file that is damaged."""
+
+
+def suites_root() -> Path:
+    """``$LIFEBOT_SUITES_DIR`` if set, else the ``task_suites/`` folder of this checkout."""
+    env = os.environ.get("LIFEBOT_SUITES_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "task_suites"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SuiteTask:
+    spec: TaskSpec
+    init_states_file: str
+    init_states_sha256: str
+    num_init_states: int
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    family: str
+    seed: int
+    version: str
+    tasks: tuple[SuiteTask, ...]
+    orderings: tuple[tuple[int, ...], ...]
+    versions: dict
+    root: Path
+
+    @property
+    def task_names(self) -> list[str]:
+        return [t.name for t in self.tasks]
+
+    def task(self, name: str) -> SuiteTask:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise SuiteError(f"suite {self.name!r} has no task {name!r}; tasks: {', '.join(self.task_names)}")
+
+    def init_states(self, task_name: str) -> np.ndarray:
+        """The task's fixed evaluation initial states, verified against the hash in suite.json."""
+        task = self.task(task_name)
+        path = self.root / task.init_states_file
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SuiteError(f"{path}: cannot read init states: {exc.strerror or exc}") from None
+        if sha256_bytes(raw) != task.init_states_sha256:
+            raise SuiteError(
+                f"{path}: init states do not match the hash in {self.root / SUITE_FILE} "
+                "(file changed or damaged; regenerate the suite)"
+            )
+        states = np.load(path, allow_pickle=False)
+        if states.shape[0] != task.num_init_states:
+            raise SuiteError(f"{path}: holds {states.shape[0]} states, suite.json says {task.num_init_states}")
+        return states
+
+
+def suite_version(specs: list[TaskSpec]) -> str:
+    return sha256_bytes("\n".join(s.task_id for s in specs).encode())[:16]
+
+
+def list_suites(root: Path | None = None) -> list[str]:
+    root = root or suites_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / SUITE_FILE).is_file())
+
+
+@cache
+def _load_cached(name: str, root: Path) -> Suite:
+    path = root / name / SUITE_FILE
+    if not path.is_file():
+        known = ", ".join(list_suites(root)) or "none (run `lifebot suites generate`)"
+        raise SuiteError(f"unknown suite {name!r} (no {path}); suites: {known}")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"{path}: not a readable suite file: {exc}") from None
+    if data.get("schema_version") != SUITE_SCHEMA_VERSION:
+        raise SuiteError(f"{path}: schema_version {data.get('schema_version')!r}, expected {SUITE_SCHEMA_VERSION}")
+    tasks = []
+    for i, raw in enumerate(data["tasks"]):
+        spec = spec_from_dict(raw["spec"], source=f"{path} tasks[{i}].spec")
+        if spec.task_id != raw["task_id"]:
+            raise SuiteError(
+                f"{path}: tasks[{i}] ({spec.name}) task_id {raw['task_id']} does not match its spec ({spec.task_id})"
+            )
+        states = raw["init_states"]
+        tasks.append(SuiteTask(spec, states["file"], states["sha256"], states["count"]))
+    version = suite_version([t.spec for t in tasks])
+    if version != data["version"]:
+        raise SuiteError(f"{path}: suite version {data['version']} does not match its tasks ({version})")
+    return Suite(
+        name=data["suite"],
+        family=data["family"],
+        seed=data["seed"],
+        version=version,
+        tasks=tuple(tasks),
+        orderings=tuple(tuple(o) for o in data["orderings"]),
+        versions=data["versions"],
+        root=root / name,
+    )
+
+
+def load_suite(name: str, root: Path | None = None) -> Suite:
+    return _load_cached(name, (root or suites_root()).resolve())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it into place: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_suite(
+    root: Path,
+    name: str,
+    family: str,
+    seed: int,
+    specs: list[TaskSpec],
+    init_states: dict[str, np.ndarray],
+    orderings: list[list[int]],
+    versions: dict,
+) -> Path:
+    """Write a suite folder (init-state files first, suite.json last, each atomically)."""
+    folder = root / name
+    tasks = []
+    for spec in specs:
+        raw = npy_bytes(init_states[spec.name])
+        relative = f"init_states/{spec.name}.npy"
+        atomic_write_bytes(folder / relative, raw)
+        tasks.append(
+            {
+                "name": spec.name,
+                "task_id": spec.task_id,
+                "spec": spec.to_dict(),
+                "init_states": {
+                    "file": relative,
+                    "count": int(init_states[spec.name].shape[0]),
+                    "state_size": int(init_states[spec.name].shape[1]),
+                    "sha256": sha256_bytes(raw),
+                },
+            }
+        )
+    document = {
+        "schema_version": SUITE_SCHEMA_VERSION,
+        "suite": name,
+        "family": family,
+        "seed": seed,
+        "version": suite_version(specs),
+        "versions": versions,
+        "orderings": orderings,
+        "tasks": tasks,
+    }
+    atomic_write_bytes(folder / SUITE_FILE, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    written = {f"{spec.name}.npy" for spec in specs}
+    for stale in (folder / "init_states").glob("*.npy"):
+        if stale.name not in written:
+            stale.unlink()
+    _load_cached.cache_clear()
+    return folder
