@@ -24,6 +24,7 @@ def register(commands) -> None:
     generate.add_argument("--seed", type=int, default=GenerateConfig.seed)
     generate.add_argument("--num-init-states", type=int, default=GenerateConfig.num_init_states)
     generate.add_argument("--num-orderings", type=int, default=GenerateConfig.num_orderings)
+    generate.add_argument("--size", type=int, default=None, help="tasks per suite (default: the family's size)")
     generate.add_argument("--out", type=Path, default=None, help="suites folder (default: task_suites/)")
     generate.set_defaults(run=_generate)
 
@@ -44,7 +45,9 @@ def register(commands) -> None:
 def _generate(args: argparse.Namespace) -> int:
     root = args.out or suites_root()
     for family in args.families:
-        config = GenerateConfig(seed=args.seed, num_init_states=args.num_init_states, num_orderings=args.num_orderings)
+        config = GenerateConfig(
+            seed=args.seed, num_init_states=args.num_init_states, num_orderings=args.num_orderings, size=args.size
+        )
         folder = generate_suite(family, root, config)
         print(f"wrote {folder}")
     return 0

@@ -11,6 +11,10 @@ which seeds the global ``np.random`` and reports the horizon as ``terminated``).
 - Episode End: ``terminated`` when the goal conjunction holds; ``truncated`` at the task's horizon.
 - Reset: ``reset(seed=s)`` samples a fresh placement from the seed; ``options={"init_state_index": i}`` restores
   the suite's i-th fixed evaluation state, ``options={"init_state": array}`` any stored state.
+  ``reset(seed=evaluation_seed(e), options={"evaluation": True})`` starts evaluation episode ``e``: fixed state
+  ``e`` and a seed from a range training never uses (this form works per sub-environment in a vector env).
+- Control: ``control_mode="osc_pose"`` (robosuite OSC, default) or ``"pd_ee_delta_pose"`` (fast); see
+  :mod:`lifebot.envs.control`.
 """
 
 from __future__ import annotations
@@ -21,12 +25,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.observations import STATE_SHAPES, StateObserver
 from lifebot.envs.rewards import dense_reward
 from lifebot.envs.task_env import CONTROL_FREQ, SpecTaskEnv
 from lifebot.spec.io import load_spec
 from lifebot.spec.model import TaskSpec
 from lifebot.suites.store import load_suite
+
+EVALUATION_SEED_BASE = 1_000_000_000  # evaluation episode e resets with seed EVALUATION_SEED_BASE + e
+
+
+def evaluation_seed(episode: int) -> int:
+    return EVALUATION_SEED_BASE + episode
+
 
 CAMERAS = {"agentview_image": "agentview", "eye_in_hand_image": "robot0_eye_in_hand"}
 OBS_MODES = ("state", "image")
@@ -43,6 +55,7 @@ class LifebotEnv(gym.Env):
         spec: TaskSpec | str | None = None,
         obs_mode: str = "state",
         reward: str = "sparse",
+        control_mode: str = DEFAULT_CONTROL_MODE,
         render_mode: str | None = None,
         image_size: int = 128,
         render_size: int = 256,
@@ -64,8 +77,11 @@ class LifebotEnv(gym.Env):
             raise ValueError("LifebotEnv needs suite= and task=, or spec= (a TaskSpec or a spec file path)")
         self.obs_mode, self.reward_mode, self.render_mode = obs_mode, reward, render_mode
         self.image_size, self.render_size = image_size, render_size
+        self.control_mode = control_mode
         self.sim_env = SpecTaskEnv(
-            self.task_spec, has_offscreen_renderer=obs_mode == "image" or render_mode is not None
+            self.task_spec,
+            control_mode=control_mode,
+            has_offscreen_renderer=obs_mode == "image" or render_mode is not None,
         )
         self.observe_state = StateObserver(self.sim_env)
         self.horizon = self.task_spec.horizon
@@ -86,15 +102,19 @@ class LifebotEnv(gym.Env):
         # robosuite samples the robot's joint noise and lifebot the object placement from this generator.
         self.sim_env.rng = np.random.default_rng(self.np_random.integers(2**63))
         self.sim_env.reset()
-        state = self._requested_state(options)
+        state = self._requested_state(options, seed)
         if state is not None:
             self.sim_env.set_flat_state(state)
         self._steps = 0
         return self._observation(), self._info()
 
-    def _requested_state(self, options: dict[str, Any]) -> np.ndarray | None:
+    def _requested_state(self, options: dict[str, Any], seed: int | None) -> np.ndarray | None:
         if "init_state" in options:
             return np.asarray(options["init_state"], dtype=np.float64)
+        if options.get("evaluation"):
+            if seed is None or seed < EVALUATION_SEED_BASE:
+                raise ValueError("an evaluation reset needs seed=evaluation_seed(episode)")
+            options = {"init_state_index": seed - EVALUATION_SEED_BASE}
         if "init_state_index" in options:
             if self.init_states is None:
                 raise ValueError("init_state_index needs an environment made from a suite (suite=, task=)")

@@ -20,6 +20,7 @@ from robosuite.environments.manipulation.manipulation_env import ManipulationEnv
 from robosuite.models.arenas import TableArena
 from robosuite.models.tasks import ManipulationTask
 
+from lifebot.envs.control import DEFAULT_CONTROL_MODE, JointServoController, validate_control_mode
 from lifebot.envs.geometry import ObjectGeometry, measure_geometry, world_aabb
 from lifebot.objects.articulated import LID_HINGE_JOINT
 from lifebot.objects.catalog import get_category
@@ -54,10 +55,13 @@ class SpecTaskEnv(ManipulationEnv):
         self,
         spec: TaskSpec,
         seed: int | None = None,
+        control_mode: str = DEFAULT_CONTROL_MODE,
         has_offscreen_renderer: bool = False,
         render_gpu_device_id: int = -1,
     ):
         self.spec = spec
+        self.control_mode = validate_control_mode(control_mode)
+        self.servo: JointServoController | None = None
         self.table_full_size = spec.scene.table_full_size
         self.table_offset = np.array([0.0, 0.0, spec.scene.table_height])
         self.table_top_z = float(spec.scene.table_height)
@@ -78,6 +82,9 @@ class SpecTaskEnv(ManipulationEnv):
             renderer="mujoco",
             seed=seed,
         )
+        if self.control_mode == "pd_ee_delta_pose":
+            self.servo = JointServoController(self)
+            self.servo.reset()
 
     # ------------------------------------------------------------------ model (built once)
     def _load_model(self):
@@ -131,16 +138,11 @@ class SpecTaskEnv(ManipulationEnv):
                 elif joint.endswith(LID_HINGE_JOINT):
                     hinge_qpos = address
             self.handles[name] = _Handles(body_id, geom_ids, qpos_slice, hinge_qpos)
-        self.gripper_geom_ids = {
-            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, g)
-            for group in ("left_fingerpad", "right_fingerpad")
-            for g in self.robots[0].gripper["right"].important_geoms[group]
-        }
-        self.left_pad_ids = {
-            mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, g)
-            for g in self.robots[0].gripper["right"].important_geoms["left_fingerpad"]
-        }
-        self.right_pad_ids = self.gripper_geom_ids - self.left_pad_ids
+        pads = self.robots[0].gripper["right"].important_geoms
+        self.left_pad_ids, self.right_pad_ids = (
+            np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, g) for g in pads[side]])
+            for side in ("left_fingerpad", "right_fingerpad")
+        )
         self.eef_site_id = self.robots[0].eef_site_id["right"]
         containers = {o.name for o in self.spec.all_objects if get_category(o.category).kind == "container"}
         self.sim.forward()
@@ -156,6 +158,20 @@ class SpecTaskEnv(ManipulationEnv):
         super()._reset_internal()
         if not self.deterministic_reset:
             self.place_objects()
+        if self.servo is not None:
+            self.servo.reset()
+
+    def step(self, action):
+        """One 20 Hz control step; in ``pd_ee_delta_pose`` mode all substeps run inside one MuJoCo call."""
+        if self.servo is None:
+            return super().step(action)
+        if self.done:
+            raise ValueError("executing action in terminated episode")
+        self.timestep += 1
+        self.servo.step(np.asarray(action, dtype=np.float64))
+        self.cur_time += self.control_timestep
+        reward, self.done, info = self._post_action(action)
+        return None, reward, self.done, info
 
     def place_objects(self) -> None:
         """Sample a collision-free placement satisfying the spec's init atoms, using the env's seeded rng."""
@@ -220,6 +236,8 @@ class SpecTaskEnv(ManipulationEnv):
             raise ValueError(f"task {self.spec.name!r}: state has shape {state.shape}, this model needs ({expected},)")
         self.sim.set_state_from_flattened(state)
         self.sim.forward()
+        if self.servo is not None:
+            self.servo.reset()
 
     def scene_contacts(self) -> list[tuple[str, str]]:
         """Pairs of scene objects whose collision geometry touches (used to check start states)."""
@@ -246,20 +264,18 @@ class SpecTaskEnv(ManipulationEnv):
             raise ValueError(f"{name!r} has no articulation joint")
         return float(self.sim.data.qpos[index])
 
-    def _touching_sets(self, geoms_a: set, geoms_b: set) -> bool:
+    def _touching_ids(self, geoms_a: np.ndarray, geoms_b: np.ndarray) -> bool:
         data = self.sim.data._data
-        for contact in data.contact[: data.ncon]:
-            g1, g2 = int(contact.geom1), int(contact.geom2)
-            if (g1 in geoms_a and g2 in geoms_b) or (g1 in geoms_b and g2 in geoms_a):
-                return True
-        return False
+        pairs = data.contact.geom[: data.ncon]
+        in_a, in_b = np.isin(pairs, geoms_a), np.isin(pairs, geoms_b)
+        return bool(np.any((in_a[:, 0] & in_b[:, 1]) | (in_b[:, 0] & in_a[:, 1])))
 
     def touching(self, a: str, b: str) -> bool:
-        return self._touching_sets(set(self.handles[a].geom_ids.tolist()), set(self.handles[b].geom_ids.tolist()))
+        return self._touching_ids(self.handles[a].geom_ids, self.handles[b].geom_ids)
 
     def grasped(self, name: str) -> bool:
-        geoms = set(self.handles[name].geom_ids.tolist())
-        return self._touching_sets(geoms, self.left_pad_ids) and self._touching_sets(geoms, self.right_pad_ids)
+        geoms = self.handles[name].geom_ids
+        return self._touching_ids(geoms, self.left_pad_ids) and self._touching_ids(geoms, self.right_pad_ids)
 
     def goal_status(self) -> list[bool]:
         return [atom.holds(self) for atom in self.spec.goal]

@@ -40,8 +40,8 @@ COLOURS = {
 class Category:
     """What lifebot knows about one kind of object.
 
-    ``half_extent`` is the nominal axis-aligned half size (x, y, z) when upright; a test checks it against the
-    compiled model. ``build`` makes a fresh robosuite model with the given (scene-unique) name.
+    ``half_extent`` is the axis-aligned half size (x, y, z) when upright, measured from the compiled collision
+    geometry (a test keeps the two in step). ``build`` makes a fresh robosuite model with the given (scene-unique) name.
     """
 
     name: str
@@ -113,7 +113,7 @@ def _basket(name: str, fixed: bool = False) -> MujocoObject:
         raise ValueError("the basket cannot be welded to the table")
     return Bin(
         name=name,
-        bin_size=(0.18, 0.18, 0.07),
+        bin_size=(0.15, 0.15, 0.06),
         wall_thickness=0.01,
         transparent_walls=False,
         density=800.0,
@@ -153,12 +153,12 @@ for _colour in ("red", "blue"):
         )
     )
 
-register(Category("can", "can", "rigid", (0.033, 0.033, 0.041), _movable_only(CanObject)))
-register(Category("milk", "milk carton", "rigid", (0.026, 0.026, 0.054), _movable_only(MilkObject)))
-register(Category("bread", "bread", "rigid", (0.033, 0.022, 0.023), _movable_only(BreadObject)))
-register(Category("cereal", "cereal box", "rigid", (0.036, 0.05, 0.061), _movable_only(CerealObject), graspable=False))
-register(Category("lemon", "lemon", "rigid", (0.024, 0.036, 0.021), _movable_only(LemonObject)))
-register(Category("bottle", "bottle", "rigid", (0.03, 0.03, 0.079), _movable_only(BottleObject), graspable=False))
+register(Category("can", "can", "rigid", (0.026, 0.026, 0.04), _movable_only(CanObject)))
+register(Category("milk", "milk carton", "rigid", (0.02, 0.02, 0.072), _movable_only(MilkObject)))
+register(Category("bread", "bread", "rigid", (0.024, 0.02, 0.024), _movable_only(BreadObject)))
+register(Category("cereal", "cereal box", "rigid", (0.05, 0.015, 0.075), _movable_only(CerealObject), graspable=False))
+register(Category("lemon", "lemon", "rigid", (0.035, 0.02, 0.022), _movable_only(LemonObject)))
+register(Category("bottle", "bottle", "rigid", (0.028, 0.029, 0.08), _movable_only(BottleObject), graspable=False))
 
 register(
     Category(
@@ -172,13 +172,13 @@ register(
         fixture_ok=True,
     )
 )
-register(Category("basket", "basket", "container", (0.09, 0.09, 0.035), _basket, graspable=False))
+register(Category("basket", "basket", "container", (0.075, 0.075, 0.03), _basket, graspable=False))
 register(
     Category(
         "lidded_box",
         "box",
         "articulated",
-        (0.062, 0.06, 0.051),
+        (0.072, 0.06, 0.045),
         _lidded_box,
         graspable=False,
         fixture_ok=True,

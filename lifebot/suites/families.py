@@ -31,8 +31,8 @@ from lifebot.suites.layout import (
 
 HORIZON_PER_STAGE = {"On": 300, "In": 300, "Stacked": 300, "InRegion": 300, "Lifted": 200, "Open": 250, "Closed": 250}
 GRASPABLE = tuple(sorted(name for name, c in CATALOG.items() if c.graspable and c.movable))
-# Objects small enough to drop into the basket (inner half width 0.08 m) without touching its walls.
-FITS_BASKET = tuple(name for name in GRASPABLE if CATALOG[name].footprint_radius < 0.05)
+# Objects small enough to drop into the basket (inner half width 0.065 m) with room to spare.
+FITS_BASKET = tuple(name for name in GRASPABLE if CATALOG[name].footprint_radius < 0.048)
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,11 @@ def _stackable(top: str, bottom: str) -> bool:
     return is_cube and bottom_half[0] >= top_half[0]
 
 
+def largest_first(objects: list[ObjectSpec]) -> list[ObjectSpec]:
+    """Greedy placement packs far better when the big things go down first."""
+    return sorted(objects, key=lambda o: -Layout.radius(o.category))
+
+
 def random_scene(rng: np.random.Generator, n_objects: tuple[int, int] = (3, 5)):
     """A varied scene: some graspable objects, maybe a plate, a basket, a lidded box and a goal area."""
     fixtures = []
@@ -204,7 +209,7 @@ def random_scene(rng: np.random.Generator, n_objects: tuple[int, int] = (3, 5)):
     area = areas[int(rng.integers(len(areas)))] if rng.random() < 0.5 else None
     if area:
         layout.add_area(area)
-    for obj in fixtures + objects:
+    for obj in largest_first(fixtures + objects):
         layout.add(obj.name, obj.category)
     return objects, fixtures, layout, [area] if area else []
 
@@ -231,7 +236,7 @@ def _goal_scene(rng: np.random.Generator):
             areas = ["front_left"]
             for area in areas:
                 layout.add_area(area)
-            for obj in fixtures + objects:
+            for obj in largest_first(fixtures + objects):
                 layout.add(obj.name, obj.category)
         except LayoutFull:
             continue

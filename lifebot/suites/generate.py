@@ -38,6 +38,11 @@ def seeded(seed: int, family: str, *path: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(family.encode()), *path])
 
 
+def family_context(family: str, config: GenerateConfig):
+    """The structure a family's tasks share (made once per suite from its own seeded generator)."""
+    return FAMILIES[family].make_context(seeded(config.seed, family, 0xC0))
+
+
 def generate_task(
     family: str, slot: int, config: GenerateConfig, context, taken: set[str]
 ) -> tuple[TaskSpec, np.ndarray]:
@@ -84,7 +89,7 @@ def generate_suite(
         raise KeyError(f"unknown suite family {family!r}; known: {', '.join(FAMILIES)}")
     fam = FAMILIES[family]
     size = config.size or fam.size
-    context = fam.make_context(seeded(config.seed, family, 0xC0))
+    context = family_context(family, config)
     specs, states = [], {}
     for slot in tqdm(range(size), desc=f"suite {name or family}", unit="task", disable=not progress):
         spec, init = generate_task(family, slot, config, context, {s.name for s in specs})

@@ -16,10 +16,11 @@ from lifebot.spec.model import Region
 
 # Where the Panda (base at x = -0.56 for the 0.8 m table) reaches an object top-down; checked in the tests by
 # driving the end effector to the corners. Objects no goal names may stand anywhere in the table area.
-WORKSPACE_LOW = np.array([-0.25, -0.30])
-WORKSPACE_HIGH = np.array([0.18, 0.30])
-TABLE_AREA_LOW = np.array([-0.30, -0.34])
-TABLE_AREA_HIGH = np.array([0.30, 0.34])
+# The table area is also what robosuite's agentview camera shows whole.
+WORKSPACE_LOW = np.array([-0.25, -0.28])
+WORKSPACE_HIGH = np.array([0.18, 0.28])
+TABLE_AREA_LOW = np.array([-0.28, -0.30])
+TABLE_AREA_HIGH = np.array([0.22, 0.30])
 JITTER = 0.02  # half size of a start region: objects start anywhere within ±2 cm of its centre
 CLEARANCE = 0.015  # minimum gap between the footprints of objects in neighbouring regions
 
