@@ -15,6 +15,7 @@ import gymnasium as gym
 from lifebot.suites.store import SuiteError, list_suites, load_suite
 
 ENTRY_POINT = "lifebot.envs.gym_env:LifebotEnv"
+VECTOR_ENTRY_POINT = "lifebot.envs.vector:make_vector_env"
 PARAMETERISED_ID = "lifebot/Task-v0"
 VERSION = 0
 
@@ -27,7 +28,7 @@ def register_all(root: Path | None = None) -> list[str]:
     """Register every task found under the suites folder; returns the IDs registered."""
     ids = []
     if PARAMETERISED_ID not in gym.registry:
-        gym.register(PARAMETERISED_ID, entry_point=ENTRY_POINT)
+        gym.register(PARAMETERISED_ID, entry_point=ENTRY_POINT, vector_entry_point=VECTOR_ENTRY_POINT)
     for suite_name in list_suites(root):
         try:
             suite = load_suite(suite_name, root)
@@ -37,6 +38,11 @@ def register_all(root: Path | None = None) -> list[str]:
         for task in suite.tasks:
             task_env_id = env_id(suite.name, task.name)
             if task_env_id not in gym.registry:
-                gym.register(task_env_id, entry_point=ENTRY_POINT, kwargs={"suite": suite.name, "task": task.name})
+                gym.register(
+                    task_env_id,
+                    entry_point=ENTRY_POINT,
+                    vector_entry_point=VECTOR_ENTRY_POINT,
+                    kwargs={"suite": suite.name, "task": task.name},
+                )
             ids.append(task_env_id)
     return ids
