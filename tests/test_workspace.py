@@ -9,14 +9,14 @@ import pytest
 
 from lifebot.envs.gym_env import LifebotEnv
 from lifebot.spec import spec_from_dict
-from lifebot.suites.layout import WORKSPACE_HIGH, WORKSPACE_LOW
+from lifebot.suites.layout import JITTER, WORKSPACE_HIGH, WORKSPACE_LOW
 
-GRASP_HEIGHT = 0.03  # above the table top
+GRASP_HEIGHT = 0.015  # above the table top: where the fingertips close on a small cube
 TOLERANCE = 0.01
 
 
 @pytest.fixture(scope="module")
-def env():
+def envs():
     spec = spec_from_dict(
         {
             "suite": "test",
@@ -28,13 +28,19 @@ def env():
             "goal": ["Lifted(cube)"],
         }
     )
-    env = LifebotEnv(spec=spec)
-    yield env
-    env.close()
+    envs = {mode: LifebotEnv(spec=spec, control_mode=mode) for mode in ("osc_pose", "pd_ee_delta_pose")}
+    yield envs
+    for env in envs.values():
+        env.close()
 
 
-@pytest.mark.parametrize("corner", list(itertools.product(*zip(WORKSPACE_LOW, WORKSPACE_HIGH, strict=True))))
-def test_end_effector_reaches_workspace_corner(env, corner):
+CORNERS = list(itertools.product(*zip(WORKSPACE_LOW - JITTER, WORKSPACE_HIGH + JITTER, strict=True)))
+
+
+@pytest.mark.parametrize("control_mode", ["osc_pose", "pd_ee_delta_pose"])
+@pytest.mark.parametrize("corner", CORNERS)
+def test_end_effector_reaches_workspace_corner(envs, control_mode, corner):
+    env = envs[control_mode]
     env.reset(seed=0)
     table_top = env.sim_env.table_top_z
     target = np.array([corner[0], corner[1], table_top + GRASP_HEIGHT])

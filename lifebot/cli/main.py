@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lifebot.cli import quickstart, suites
+from lifebot.cli import demos, quickstart, suites
 
-COMMAND_GROUPS = (suites, quickstart)
+COMMAND_GROUPS = (suites, demos, quickstart)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (KeyError, ValueError, OSError, RuntimeError) as exc:
+    except (KeyError, ValueError, OSError, RuntimeError) as exc:  # DemoFileError, SpecError, SuiteError are ValueErrors
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"lifebot {args.command}: error: {message}", file=sys.stderr)
         return 2

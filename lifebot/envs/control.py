@@ -28,6 +28,7 @@ ROTATION_SCALE = 0.5  # rad per unit action
 SERVO_BANDWIDTH = 100.0  # rad/s: natural frequency of each joint's position servo
 IK_DAMPING = 0.05
 NULLSPACE_GAIN = 0.1  # pull towards the home posture in the Jacobian's null space, per control step
+MAX_JOINT_STEP = 0.15  # rad per control step (3 rad/s): near a singularity IK would otherwise fling the arm
 GRIPPER_OPEN = 0.04  # finger joint position when fully open
 
 
@@ -78,9 +79,12 @@ class JointServoController:
         The motors' torque limits become force limits and their control range the joint range.
         """
         model = self.model
-        mujoco.mj_forward(model, self.data)
+        # Gains from the inertia at the canonical home posture, so every instance gets identical servos.
+        probe = mujoco.MjData(model)
+        probe.qpos[self.qpos_index] = self.home
+        mujoco.mj_forward(model, probe)
         inertia = np.empty((model.nv, model.nv))
-        mujoco.mj_fullM(model, inertia, self.data.qM)
+        mujoco.mj_fullM(model, inertia, probe.qM)
         joint_inertia = np.diag(inertia)[self.qvel_index]
         kp = joint_inertia * SERVO_BANDWIDTH**2
         kv = 2.0 * joint_inertia * SERVO_BANDWIDTH  # critically damped
@@ -111,6 +115,9 @@ class JointServoController:
         pseudo_inverse = jacobian.T @ np.linalg.inv(gram)
         nullspace = np.eye(len(q)) - pseudo_inverse @ jacobian
         dq = pseudo_inverse @ twist + nullspace @ (NULLSPACE_GAIN * (self.home - q))
+        largest = float(np.max(np.abs(dq)))
+        if largest > MAX_JOINT_STEP:
+            dq *= MAX_JOINT_STEP / largest
         data.ctrl[self.arm_actuators] = q + dq
         opening = GRIPPER_OPEN * (1.0 - float(np.clip(action[6], -1.0, 1.0))) / 2.0
         data.ctrl[self.gripper_actuators] = (opening, -opening)

@@ -31,9 +31,9 @@ class LiddedBox(CompositeBodyObject):
     ):
         base_half = np.asarray(base_half_size, dtype=float)
         lid_half = np.array([base_half[0], base_half[1], lid_half_thickness])
-        handle_half = np.array([0.012, 0.02, 0.012])
+        handle_half = np.array([0.022, 0.025, 0.008])  # sticks out 4 cm: room for a fingertip underneath
         base = BoxObject(name="base", size=base_half, rgba=list(base_rgba), density=2000)
-        lid = BoxObject(name="lid", size=lid_half, rgba=list(lid_rgba), density=300)
+        lid = BoxObject(name="lid", size=lid_half, rgba=list(lid_rgba), density=300, friction=[1.0, 0.005, 0.0001])
         handle = BoxObject(name="handle", size=handle_half, rgba=[0.2, 0.2, 0.2, 1], density=300)
         hinge_in_lid = [lid_half[0], 0.0, -lid_half[2]]
         hinge = {

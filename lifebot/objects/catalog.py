@@ -178,7 +178,7 @@ register(
         "lidded_box",
         "box",
         "articulated",
-        (0.072, 0.06, 0.045),
+        (0.092, 0.06, 0.045),
         _lidded_box,
         graspable=False,
         fixture_ok=True,

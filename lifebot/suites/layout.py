@@ -14,11 +14,11 @@ import numpy as np
 from lifebot.objects.catalog import get_category
 from lifebot.spec.model import Region
 
-# Where the Panda (base at x = -0.56 for the 0.8 m table) reaches an object top-down; checked in the tests by
-# driving the end effector to the corners. Objects no goal names may stand anywhere in the table area.
+# Where start regions' centres may lie so that the Panda (base at x = -0.56 for the 0.8 m table) reaches an
+# object top-down anywhere in the region; the tests drive the end effector to the corners plus the jitter. Objects no goal names may stand anywhere in the table area.
 # The table area is also what robosuite's agentview camera shows whole.
-WORKSPACE_LOW = np.array([-0.25, -0.28])
-WORKSPACE_HIGH = np.array([0.18, 0.28])
+WORKSPACE_LOW = np.array([-0.22, -0.26])
+WORKSPACE_HIGH = np.array([0.15, 0.26])
 TABLE_AREA_LOW = np.array([-0.28, -0.30])
 TABLE_AREA_HIGH = np.array([0.22, 0.30])
 JITTER = 0.02  # half size of a start region: objects start anywhere within ±2 cm of its centre

@@ -1,0 +1,66 @@
+"""Scripted-expert success per task, over many seeds, in one control mode (the table for the closing note).
+
+    python benchmarks/expert_success.py [--suites spatial object ...] [--seeds 50] [--control-mode osc_pose]
+                                        [--noise 0.0] [--workers 2]
+
+Episodes start from seeded random placements (as demonstrations do), seeds 0..N-1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
+from lifebot.suites.store import list_suites, load_suite
+
+
+def run_task(job: tuple[str, str, str, int, float]) -> tuple[str, str, int, int, float, float]:
+    from lifebot.envs.gym_env import LifebotEnv
+    from lifebot.experts.registry import ScriptedExpert
+
+    suite, task, mode, seeds, noise = job
+    env = LifebotEnv(suite=suite, task=task, control_mode=mode)
+    successes, lengths, start = 0, [], time.perf_counter()
+    for seed in range(seeds):
+        env.reset(seed=seed)
+        expert = ScriptedExpert(env, noise=noise, seed=seed)
+        for step in range(env.horizon):
+            _, _, terminated, truncated, info = env.step(expert.act())
+            if terminated or truncated:
+                break
+        successes += int(info["success"])
+        lengths.append(step + 1)
+    env.close()
+    return suite, task, successes, seeds, float(np.mean(lengths)), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suites", nargs="*", default=list_suites())
+    parser.add_argument("--seeds", type=int, default=50)
+    parser.add_argument("--control-mode", choices=CONTROL_MODES, default=DEFAULT_CONTROL_MODE)
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    jobs = [(s, t.name, args.control_mode, args.seeds, args.noise) for s in args.suites for t in load_suite(s).tasks]
+    with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
+        results = list(tqdm(pool.imap(run_task, jobs), total=len(jobs), desc="expert", unit="task"))
+    print(f"control_mode={args.control_mode} noise={args.noise} seeds=0..{args.seeds - 1}")
+    print(f"{'suite':<9} {'task':<62} {'success':>8} {'len':>6}")
+    below = 0
+    for suite, task, ok, n, length, _ in results:
+        flag = "" if ok / n >= 0.95 else "  < 95%"
+        below += bool(flag)
+        print(f"{suite:<9} {task:<62} {ok:>4}/{n:<3} {length:6.0f}{flag}")
+    rates = [ok / n for _, _, ok, n, _, _ in results]
+    print(f"tasks {len(results)}, mean success {np.mean(rates):.3f}, min {np.min(rates):.2f}, below 95%: {below}")
+
+
+if __name__ == "__main__":
+    main()

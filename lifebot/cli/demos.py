@@ -1,0 +1,96 @@
+"""``lifebot demos collect | info | verify``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lifebot.demos.collect import CollectConfig, collect
+from lifebot.demos.format import DemoFile
+from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("demos", help="collect, inspect and verify demonstration files")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    gather = verbs.add_parser("collect", help="scripted-expert demonstrations, resumable, in parallel")
+    gather.add_argument("--suite", required=True)
+    gather.add_argument("--tasks", nargs="*", default=[], help="task names (default: all of the suite's)")
+    gather.add_argument("--num-demos", type=int, default=CollectConfig.num_demos)
+    gather.add_argument("--images", action="store_true", help="also record agentview and eye-in-hand images")
+    gather.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    gather.add_argument("--control-mode", choices=CONTROL_MODES, default=DEFAULT_CONTROL_MODE)
+    gather.add_argument("--noise", type=float, default=CollectConfig.noise, help="expert action noise (std)")
+    gather.add_argument("--out", type=Path, default=CollectConfig.out)
+    gather.set_defaults(run=_collect)
+
+    info = verbs.add_parser("info", help="summarise a demonstration file")
+    info.add_argument("file", type=Path)
+    info.set_defaults(run=_info)
+
+    verify = verbs.add_parser("verify", help="replay every demo and check states and success reproduce")
+    verify.add_argument("file", type=Path, nargs="+")
+    verify.set_defaults(run=_verify)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    config = CollectConfig(
+        suite=args.suite,
+        tasks=tuple(args.tasks),
+        num_demos=args.num_demos,
+        images=args.images,
+        workers=args.workers,
+        control_mode=args.control_mode,
+        noise=args.noise,
+        out=args.out,
+    )
+    for path in collect(config):
+        print(f"wrote {path}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    with DemoFile(args.file) as demo_file:
+        attrs = demo_file.attrs
+        lengths = np.array([demo_file.episode(n).num_samples for n in demo_file.demo_names])
+        header = demo_file.header
+        print(f"file         {args.file}")
+        print(f"task         {header.env_args['env_name']}  ({demo_file.task_spec.task_id})")
+        print(f"instruction  {demo_file.task_spec.instruction}")
+        print(f"control      {header.control_mode}")
+        print(
+            f"demos        {len(lengths)}  (train {len(demo_file.mask('train'))}, valid {len(demo_file.mask('valid'))})"
+        )
+        if len(lengths):
+            print(
+                f"transitions  {int(attrs['total'])}  (length min {lengths.min()}, mean {lengths.mean():.1f}, "
+                f"max {lengths.max()})"
+            )
+        print(f"obs keys     {', '.join(demo_file.obs_keys())}")
+        print(f"versions     {', '.join(f'{k} {v}' for k, v in sorted(header.versions.items()))}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from lifebot.demos.verify import STATE_TOLERANCE, verify_file
+
+    failed = 0
+    for path in args.file:
+        reports = verify_file(path)
+        bad = [r for r in reports if not r.ok]
+        failed += len(bad)
+        worst = max((r.max_state_error for r in reports), default=0.0)
+        print(
+            f"{path}: {len(reports) - len(bad)}/{len(reports)} demos replay (max state error {worst:.2e}, "
+            f"tolerance {STATE_TOLERANCE:.0e})"
+        )
+        for r in bad:
+            print(
+                f"  {r.demo}: state error {r.max_state_error:.2e}, success stored {r.success_stored}, "
+                f"replayed {r.success_replayed}"
+            )
+    return 1 if failed else 0

@@ -1,0 +1,188 @@
+"""Parallel, resumable demonstration collection.
+
+The unit of work is one demonstration slot of one task. Each finished slot is written at once, atomically, as
+``demos/<suite>/.parts/<Task>/demo_<i>.hdf5``; when every slot of a task is there the parts are merged into
+``demos/<suite>/<Task>.hdf5`` (written under a temporary name, then renamed) and removed. A killed run loses
+at most the episodes in flight: running the same command again keeps what was written and collects the rest.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+from tqdm import tqdm
+
+from lifebot.demos.format import (
+    DemoFile,
+    DemoFileError,
+    DemoHeader,
+    Episode,
+    read_episode,
+    write_demo_file,
+    write_episode,
+)
+from lifebot.envs.control import DEFAULT_CONTROL_MODE
+from lifebot.envs.registration import env_id
+from lifebot.suites.store import load_suite
+from lifebot.versions import versions
+
+SEEDS_PER_SLOT = 1000  # slot i tries seeds i*1000, i*1000+1, ... (all below the evaluation seeds)
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """What to collect; the same config always produces the same demonstrations."""
+
+    suite: str
+    """Suite whose tasks get demonstrations."""
+    tasks: tuple[str, ...] = ()
+    """Task names (default: every task of the suite)."""
+    num_demos: int = 50
+    """Successful demonstrations per task."""
+    images: bool = False
+    """Also record agentview and eye-in-hand images."""
+    image_size: int = 128
+    workers: int = 1
+    """Worker processes."""
+    control_mode: str = DEFAULT_CONTROL_MODE
+    noise: float = 0.0
+    """Standard deviation of Gaussian noise on the expert's arm actions."""
+    max_attempts: int = 20
+    """Seeds tried per slot before the task is declared unsolved (an expert or generator bug)."""
+    out: Path = Path("demos")
+
+
+def task_file(config: CollectConfig, task: str) -> Path:
+    return config.out / config.suite / f"{task}.hdf5"
+
+
+def _parts_dir(config: CollectConfig, task: str) -> Path:
+    return config.out / config.suite / ".parts" / task
+
+
+def _env_kwargs(config: CollectConfig, task: str) -> dict:
+    kwargs = {
+        "suite": config.suite,
+        "task": task,
+        "control_mode": config.control_mode,
+        "obs_mode": "image" if config.images else "state",
+    }
+    if config.images:
+        kwargs["image_size"] = config.image_size
+    return kwargs
+
+
+def header_for(config: CollectConfig, task: str) -> DemoHeader:
+    spec = load_suite(config.suite).task(task).spec
+    env_args = {
+        "env_name": env_id(config.suite, task),
+        "type": 1,
+        "env_kwargs": _env_kwargs(config, task),
+        "versions": versions(),
+    }
+    return DemoHeader(env_args, spec, config.control_mode, versions())
+
+
+_WORKER_ENVS: dict = {}
+
+
+def _collect_slot(job: tuple[CollectConfig, str, int]) -> tuple[str, int, int]:
+    """Worker: record slot ``slot`` of ``task``; returns (task, slot, seeds tried), or -1 tries if unsolved."""
+    from lifebot.demos.record import record_episode
+    from lifebot.envs.gym_env import LifebotEnv
+
+    config, task, slot = job
+    key = (config, task)
+    if key not in _WORKER_ENVS:
+        _WORKER_ENVS.clear()  # one task's environment per worker at a time
+        _WORKER_ENVS[key] = LifebotEnv(**_env_kwargs(config, task))
+    env = _WORKER_ENVS[key]
+    for attempt in range(config.max_attempts):
+        episode = record_episode(env, seed=slot * SEEDS_PER_SLOT + attempt, noise=config.noise)
+        if episode is not None:
+            _write_part(_parts_dir(config, task) / f"demo_{slot}.hdf5", episode)
+            return task, slot, attempt + 1
+    return task, slot, -1
+
+
+def _write_part(path: Path, episode: Episode) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with h5py.File(tmp, "w") as f:
+        write_episode(f.create_group("demo"), episode)
+    os.replace(tmp, path)
+
+
+def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:
+    """Demonstrations already collected for a task: in its merged file and in finished parts."""
+    episodes: dict[int, Episode] = {}
+    path = task_file(config, task)
+    if path.exists():
+        with DemoFile(path) as demo_file:
+            if demo_file.header.control_mode != config.control_mode:
+                raise DemoFileError(
+                    path,
+                    f"holds control_mode={demo_file.header.control_mode!r} demos, "
+                    f"this run collects {config.control_mode!r}; use another --out",
+                )
+            for name in demo_file.demo_names:
+                episodes[int(name[5:])] = demo_file.episode(name)
+    for part in sorted(_parts_dir(config, task).glob("demo_*.hdf5")):
+        try:
+            with h5py.File(part, "r") as f:
+                episodes[int(part.stem[5:])] = read_episode(f["demo"])
+        except (OSError, KeyError):
+            part.unlink()  # a part is renamed into place only when complete; anything else is debris
+    return {i: e for i, e in episodes.items() if i < config.num_demos}
+
+
+def _merge(config: CollectConfig, task: str) -> Path:
+    path = task_file(config, task)
+    parts = _parts_dir(config, task)
+    if path.exists() and not any(parts.glob("*.hdf5")):
+        with DemoFile(path) as demo_file:
+            if len(demo_file.demo_names) >= config.num_demos:
+                return path  # complete already: nothing to redo
+    episodes = _existing(config, task)
+    write_demo_file(path, header_for(config, task), episodes)
+    for part in parts.glob("*.hdf5"):
+        part.unlink()
+    if parts.exists():
+        parts.rmdir()
+    return path
+
+
+def collect(config: CollectConfig, progress: bool = True) -> list[Path]:
+    """Collect what is missing for each task, in parallel, then merge each task's file."""
+    suite = load_suite(config.suite)
+    tasks = list(config.tasks) or suite.task_names
+    for task in tasks:
+        suite.task(task)  # unknown task names fail before any work starts
+    jobs = []
+    for task in tasks:
+        have = _existing(config, task)
+        jobs += [(config, task, slot) for slot in range(config.num_demos) if slot not in have]
+    unsolved = []
+    with tqdm(total=len(jobs), desc=f"collect {config.suite}", unit="demo", disable=not progress) as bar:
+        if config.workers > 1 and len(jobs) > 1:
+            context = multiprocessing.get_context("forkserver")
+            with context.Pool(config.workers) as pool:
+                for task, slot, tries in pool.imap_unordered(_collect_slot, jobs):
+                    unsolved += [(task, slot)] if tries < 0 else []
+                    bar.update(1)
+        else:
+            for job in jobs:
+                task, slot, tries = _collect_slot(job)
+                unsolved += [(task, slot)] if tries < 0 else []
+                bar.update(1)
+    _WORKER_ENVS.clear()
+    if unsolved:
+        raise RuntimeError(
+            f"the scripted expert failed {config.max_attempts} seeds in a row on {unsolved[:5]}: "
+            "an expert or generator bug, not something to skip"
+        )
+    return [_merge(config, task) for task in tasks]

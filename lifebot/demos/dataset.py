@@ -1,0 +1,119 @@
+"""A torch dataset over one or many demonstration files: transitions, or short sequences on request.
+
+State observations are concatenated in a fixed key order and normalised with statistics computed over the
+dataset (:class:`Normalizer`, which agents save with their checkpoints); actions are already in [-1, 1].
+Image keys, when asked for, come as uint8 tensors (H, W, 3), untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lifebot.demos.format import DemoFile, DemoFileError
+from lifebot.envs.observations import STATE_KEYS
+
+MIN_STD = 1e-3
+
+
+@dataclass
+class Normalizer:
+    """Per-dimension mean and standard deviation; constant dimensions keep a unit scale."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Normalizer:
+        std = values.std(axis=0)
+        return cls(values.mean(axis=0).astype(np.float32), np.where(std < MIN_STD, 1.0, std).astype(np.float32))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return ((values - self.mean) / self.std).astype(np.float32)
+
+    def state_dict(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+
+def flatten_state(obs: dict[str, np.ndarray], keys=STATE_KEYS) -> np.ndarray:
+    """Concatenate state keys (batched or not) in the canonical order."""
+    return np.concatenate([np.asarray(obs[k], dtype=np.float32) for k in keys], axis=-1)
+
+
+class DemoDataset(Dataset):
+    """Transitions from demonstration files, each item a dict of tensors.
+
+    ``sequence_length`` > 1 yields windows of consecutive steps from one demo (shape (L, ...)).
+    ``filter_key`` restricts to a mask (``train`` / ``valid``); ``max_demos_per_file`` takes the first N.
+    """
+
+    def __init__(
+        self,
+        paths: list[str | Path] | str | Path,
+        sequence_length: int = 1,
+        filter_key: str | None = None,
+        max_demos_per_file: int | None = None,
+        image_keys: tuple[str, ...] = (),
+        normalizer: Normalizer | None = None,
+    ):
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        if not paths:
+            raise ValueError("DemoDataset needs at least one demonstration file")
+        self.sequence_length = sequence_length
+        obs, next_obs, actions, rewards, dones, images = [], [], [], [], [], {k: [] for k in image_keys}
+        self.windows: list[int] = []
+        offset = 0
+        self.instructions: list[str] = []
+        for path in paths:
+            with DemoFile(path) as demo_file:
+                missing = [k for k in (*STATE_KEYS, *image_keys) if k not in demo_file.obs_keys()]
+                if demo_file.demo_names and missing:
+                    raise DemoFileError(path, f"has no observation key(s) {missing}")
+                names = demo_file.mask(filter_key) if filter_key else demo_file.demo_names
+                self.instructions.append(demo_file.task_spec.instruction)
+                for name in names[:max_demos_per_file]:
+                    episode = demo_file.episode(name)
+                    length = episode.num_samples
+                    obs.append(flatten_state(episode.obs))
+                    next_obs.append(flatten_state(episode.next_obs))
+                    actions.append(episode.actions)
+                    rewards.append(episode.rewards)
+                    dones.append(episode.dones)
+                    for k in image_keys:
+                        images[k].append(episode.obs[k])
+                    self.windows += range(offset, offset + length - sequence_length + 1)
+                    offset += length
+        if not obs:
+            raise ValueError(f"no demonstrations in {', '.join(str(p) for p in paths)}")
+        raw_obs = np.concatenate(obs)
+        self.normalizer = normalizer or Normalizer.fit(raw_obs)
+        self.obs = torch.from_numpy(self.normalizer(raw_obs))
+        self.next_obs = torch.from_numpy(self.normalizer(np.concatenate(next_obs)))
+        self.actions = torch.from_numpy(np.concatenate(actions).astype(np.float32))
+        self.rewards = torch.from_numpy(np.concatenate(rewards).astype(np.float32))
+        self.dones = torch.from_numpy(np.concatenate(dones).astype(np.float32))
+        self.images = {k: torch.from_numpy(np.concatenate(v)) for k, v in images.items()}
+
+    @property
+    def obs_dim(self) -> int:
+        return int(self.obs.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        start = self.windows[index]
+        span = slice(start, start + self.sequence_length) if self.sequence_length > 1 else start
+        item = {
+            "obs": self.obs[span],
+            "next_obs": self.next_obs[span],
+            "action": self.actions[span],
+            "reward": self.rewards[span],
+            "done": self.dones[span],
+        }
+        item.update({k: v[span] for k, v in self.images.items()})
+        return item

@@ -1,0 +1,105 @@
+"""Which skill solves which goal predicate, and the expert that chains them for multi-stage goals.
+
+One registry (:data:`SOLVERS`), keyed by predicate name, like ManiSkill's table of motion-planning solutions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from lifebot.experts.motion import Motion
+from lifebot.experts.skills import Actions, close_lid, hold, lift_and_hold, open_lid, pick, place
+from lifebot.predicates import Atom
+
+Solver = Callable[[Motion, Atom], Actions]
+SOLVERS: dict[str, Solver] = {}
+
+
+def solves(*predicates: str):
+    def wrap(fn: Solver) -> Solver:
+        for name in predicates:
+            SOLVERS[name] = fn
+        return fn
+
+    return wrap
+
+
+def _bottom_of(m: Motion, name: str) -> float:
+    return float(m.sim.aabb(name)[0][2])
+
+
+def _xy(m: Motion, name: str) -> np.ndarray:
+    low, high = m.sim.aabb(name)
+    return (low[:2] + high[:2]) / 2.0
+
+
+@solves("On", "Stacked")
+def put_on(m: Motion, atom: Atom) -> Actions:
+    obj, support = atom.args
+    yield from pick(m, obj)
+    yield from place(m, obj, lambda: _xy(m, support), lambda: float(m.sim.aabb(support)[1][2]) + 0.005)
+
+
+@solves("In")
+def put_in(m: Motion, atom: Atom) -> Actions:
+    obj, container = atom.args
+    # Released just above the rim, the object drops onto the floor inside.
+    yield from pick(m, obj)
+    yield from place(m, obj, lambda: _xy(m, container), lambda: float(m.sim.aabb(container)[1][2]) + 0.01)
+
+
+@solves("InRegion")
+def put_in_region(m: Motion, atom: Atom) -> Actions:
+    obj, region = atom.args
+
+    def centre() -> np.ndarray:
+        low, high = m.sim.region_bounds(region)
+        return (low + high) / 2.0
+
+    yield from pick(m, obj)
+    yield from place(m, obj, centre, lambda: m.sim.table_top_z + 0.005)
+
+
+@solves("Lifted")
+def lift(m: Motion, atom: Atom) -> Actions:
+    yield from lift_and_hold(m, atom.args[0])
+
+
+@solves("Open")
+def open_articulated(m: Motion, atom: Atom) -> Actions:
+    yield from open_lid(m, atom.args[0])
+
+
+@solves("Closed")
+def close_articulated(m: Motion, atom: Atom) -> Actions:
+    yield from close_lid(m, atom.args[0])
+
+
+class ScriptedExpert:
+    """Solves a task's goal atoms in order, re-planning an atom whose effect has come undone.
+
+    ``noise`` is the standard deviation of Gaussian noise added to the arm part of every action.
+    """
+
+    def __init__(self, env, noise: float = 0.0, seed: int | None = None):
+        self.env = env
+        self.motion = Motion(env, noise=noise, rng=np.random.default_rng(seed))
+        self.goal = env.task_spec.goal
+        missing = sorted({a.name for a in self.goal} - set(SOLVERS))
+        if missing:
+            raise KeyError(f"no scripted expert for predicate(s) {missing}")
+        self._plan = self._run()
+
+    def _run(self) -> Actions:
+        while True:
+            pending = [atom for atom in self.goal if not atom.holds(self.env.sim_env)]
+            if not pending:  # done: hold still with the gripper open
+                here = self.env.sim_env.eef_pos.copy()
+                yield from hold(self.motion, lambda h=here: h, 0.0, -1.0, 1)
+                continue
+            yield from SOLVERS[pending[0].name](self.motion, pending[0])
+
+    def act(self, obs=None) -> np.ndarray:
+        return next(self._plan)
