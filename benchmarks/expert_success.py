@@ -30,12 +30,12 @@ def run_task(job: tuple[str, str, str, int, float]) -> tuple[str, str, int, int,
     for seed in range(seeds):
         env.reset(seed=seed)
         expert = ScriptedExpert(env, noise=noise, seed=seed)
-        for step in range(env.horizon):
+        steps, done = 0, False
+        while not done:
             _, _, terminated, truncated, info = env.step(expert.act())
-            if terminated or truncated:
-                break
+            steps, done = steps + 1, terminated or truncated
         successes += int(info["success"])
-        lengths.append(step + 1)
+        lengths.append(steps)
     env.close()
     return suite, task, successes, seeds, float(np.mean(lengths)), time.perf_counter() - start
 

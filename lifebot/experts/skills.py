@@ -88,10 +88,10 @@ def pick(m: Motion, name: str) -> Actions:
         yield from hold(m, grasp_point, yaw, OPEN, SETTLE_STEPS)
         # Grasp
         here = m.sim.eef_pos.copy()
-        yield from hold(m, lambda: here, yaw, CLOSE, GRASP_STEPS)
+        yield from hold(m, lambda here=here: here, yaw, CLOSE, GRASP_STEPS)
         # Lift
         lift_to = here + [0, 0, 0.1]
-        yield from move_to(m, lambda: lift_to, yaw, CLOSE, tolerance=0.02)
+        yield from move_to(m, lambda lift_to=lift_to: lift_to, yaw, CLOSE, tolerance=0.02)
         if m.sim.grasped(name):
             return
         yield from hold(m, lambda: m.sim.eef_pos + [0, 0, 0.02], yaw, OPEN, RELEASE_STEPS)  # slipped: let go

@@ -15,8 +15,8 @@ from lifebot.objects.catalog import get_category
 from lifebot.spec.model import Region
 
 # Where start regions' centres may lie so that the Panda (base at x = -0.56 for the 0.8 m table) reaches an
-# object top-down anywhere in the region; the tests drive the end effector to the corners plus the jitter. Objects no goal names may stand anywhere in the table area.
-# The table area is also what robosuite's agentview camera shows whole.
+# object top-down anywhere in the region; the tests drive the end effector to the corners plus the jitter.
+# Objects no goal names may stand anywhere in the table area, which robosuite's agentview camera shows whole.
 WORKSPACE_LOW = np.array([-0.22, -0.26])
 WORKSPACE_HIGH = np.array([0.15, 0.26])
 TABLE_AREA_LOW = np.array([-0.28, -0.30])
