@@ -24,6 +24,8 @@ SETTLE_STEPS = 2
 RELEASE_STEPS = 6
 MAX_STAGE_STEPS = 80  # a stage that has not converged by then moves on (the next check decides)
 MAX_PICK_TRIES = 4
+LONG_CARRY = 0.25  # m: carries longer than this go through a via point
+VIA_X = -0.05  # m, table frame: the via point is no further from the robot than this
 LID_SWING_TARGET = 1.45  # rad: past OPEN_ANGLE with margin; the hinge's friction keeps it there
 
 
@@ -105,6 +107,12 @@ def place(m: Motion, name: str, target_xy: Callable[[], np.ndarray], release_hei
         return m.sim.eef_pos - _centre(m, name)
 
     carry = carry_height(m, name)
+    # Long carries pass over a point nearer the robot, where the arm is far from its joint limits
+    start, goal = m.sim.eef_pos[:2].copy(), target_xy() + offset()[:2]
+    if np.linalg.norm(goal - start) > LONG_CARRY:
+        via = (start + goal) / 2
+        via[0] = min(via[0], VIA_X)
+        yield from move_to(m, lambda: np.array([*via, carry]), yaw, CLOSE, tolerance=0.03)
     # Move above the target
     yield from move_to(m, lambda: np.array([*(target_xy() + offset()[:2]), carry]), yaw, CLOSE, tolerance=0.012)
 

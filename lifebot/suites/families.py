@@ -231,7 +231,7 @@ def _goal_scene(rng: np.random.Generator):
     for _ in range(100):
         try:
             fixtures = [ObjectSpec("plate", "plate"), ObjectSpec("box", "lidded_box")]
-            objects = [ObjectSpec(c, c) for c in ("red_cube", "blue_cube", "can", "basket")]
+            objects = [ObjectSpec(c, c) for c in ("red_cube", "blue_cube", "basket")]
             layout = Layout(rng)
             areas = ["front_left"]
             for area in areas:

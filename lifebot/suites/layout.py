@@ -18,7 +18,7 @@ from lifebot.spec.model import Region
 # object top-down anywhere in the region; the tests drive the end effector to the corners plus the jitter.
 # Objects no goal names may stand anywhere in the table area, which robosuite's agentview camera shows whole.
 WORKSPACE_LOW = np.array([-0.22, -0.26])
-WORKSPACE_HIGH = np.array([0.15, 0.26])
+WORKSPACE_HIGH = np.array([0.12, 0.26])  # further out, lifting stretches the elbow straight (a singularity)
 TABLE_AREA_LOW = np.array([-0.28, -0.30])
 TABLE_AREA_HIGH = np.array([0.22, 0.30])
 JITTER = 0.02  # half size of a start region: objects start anywhere within ±2 cm of its centre
@@ -28,8 +28,8 @@ CLEARANCE = 0.015  # minimum gap between the footprints of objects in neighbouri
 AREAS = {
     "front_left": (-0.15, 0.2),
     "front_right": (-0.15, -0.2),
-    "back_left": (0.12, 0.2),
-    "back_right": (0.12, -0.2),
+    "back_left": (0.08, 0.2),
+    "back_right": (0.08, -0.2),
     "centre": (0.0, 0.0),
 }
 AREA_HALF = 0.06

@@ -1,0 +1,214 @@
+"""Demonstrations: collected by the scripted experts on real simulation, checked key by key, replayed,
+resumed after a kill, rejected clearly when broken, and read back through the torch dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from lifebot.cli.main import main
+from lifebot.demos.collect import CollectConfig, collect
+from lifebot.demos.dataset import DemoDataset
+from lifebot.demos.format import DemoFile, DemoFileError
+from lifebot.demos.verify import verify_file
+from lifebot.suites.store import load_suite
+
+GOAL = load_suite("goal")
+ONE_PER_PREDICATE = {}
+for _task in GOAL.tasks:
+    ONE_PER_PREDICATE.setdefault(_task.spec.goal[0].name, _task.name)
+FAST = "pd_ee_delta_pose"
+
+
+@pytest.fixture(scope="module")
+def goal_demos(tmp_path_factory) -> list[Path]:
+    out = tmp_path_factory.mktemp("demos")
+    config = CollectConfig(
+        suite="goal", tasks=tuple(ONE_PER_PREDICATE.values()), num_demos=2, workers=2, control_mode=FAST, out=out
+    )
+    return collect(config, progress=False)
+
+
+def test_every_goal_predicate_is_demonstrated_and_replays(goal_demos):
+    assert set(ONE_PER_PREDICATE) == {"On", "In", "Stacked", "Lifted", "InRegion", "Open"}
+    for path in goal_demos:
+        reports = verify_file(path)
+        assert len(reports) == 2
+        assert all(r.ok and r.success_replayed for r in reports), (path, reports)
+
+
+def test_file_layout_matches_the_design(goal_demos):
+    path = goal_demos[0]
+    with h5py.File(path, "r") as f:
+        data = f["data"]
+        for attr in ("total", "env_args", "task_spec", "instruction", "lifebot_version", "schema_version"):
+            assert attr in data.attrs, attr
+        env_args = json.loads(data.attrs["env_args"])
+        assert env_args["type"] == 1 and env_args["env_name"].startswith("lifebot/Goal-")
+        assert set(env_args["versions"]) == {"lifebot", "mujoco", "robosuite"}
+        assert env_args["env_kwargs"]["control_mode"] == FAST and data.attrs["control_mode"] == FAST
+        assert json.loads(data.attrs["task_spec"])["name"] == path.stem
+        assert sorted(data) == ["demo_0", "demo_1"]
+        total = 0
+        for name in data:
+            demo = data[name]
+            n = int(demo.attrs["num_samples"])
+            total += n
+            assert demo.attrs["model_file"].startswith("<mujoco")
+            assert demo["actions"].shape == (n, 7) and demo["actions"].dtype == np.float32
+            assert np.all(np.abs(demo["actions"][()]) <= 1.0)
+            assert demo["states"].ndim == 2 and demo["states"].shape[0] == n
+            np.testing.assert_array_equal(demo.attrs["init_state"], demo["states"][0])
+            assert "seed" in demo.attrs
+            for group in ("obs", "next_obs"):
+                assert sorted(demo[group]) == ["objects", "proprio", "task"]
+                assert all(demo[group][k].shape[0] == n for k in demo[group])
+            np.testing.assert_array_equal(demo["obs/proprio"][1:], demo["next_obs/proprio"][:-1])
+            assert demo["rewards"].shape == (n,) and demo["rewards"][-1] == 1.0
+            assert demo["dones"].shape == (n,) and demo["dones"][-1] == 1 and demo["dones"][:-1].sum() == 0
+        assert data.attrs["total"] == total
+        assert [m.decode() for m in f["mask/train"]] + [m.decode() for m in f["mask/valid"]] != []
+
+
+def test_osc_mode_demonstration_replays(tmp_path):
+    config = CollectConfig(suite="goal", tasks=(ONE_PER_PREDICATE["On"],), num_demos=1, out=tmp_path)
+    (path,) = collect(config, progress=False)
+    assert DemoFile(path).header.control_mode == "osc_pose"
+    assert all(r.ok for r in verify_file(path))
+
+
+def test_killed_collection_resumes_without_redoing_work(tmp_path):
+    task = ONE_PER_PREDICATE["Lifted"]
+    command = [
+        sys.executable,
+        "-m",
+        "lifebot.cli.main",
+        "demos",
+        "collect",
+        "--suite",
+        "goal",
+        "--tasks",
+        task,
+        "--num-demos",
+        "4",
+        "--workers",
+        "1",
+        "--control-mode",
+        FAST,
+        "--out",
+        str(tmp_path / "killed"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_part = tmp_path / "killed" / "goal" / ".parts" / task / "demo_0.hdf5"
+    deadline = time.monotonic() + 120
+    while not first_part.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert first_part.exists(), "the collection never wrote its first demonstration"
+    assert not (tmp_path / "killed" / "goal" / f"{task}.hdf5").exists()
+
+    resumed = CollectConfig(suite="goal", tasks=(task,), num_demos=4, control_mode=FAST, out=tmp_path / "killed")
+    uninterrupted = CollectConfig(suite="goal", tasks=(task,), num_demos=4, control_mode=FAST, out=tmp_path / "clean")
+    original_write = os.replace
+    rewritten = []
+
+    def spy(src, dst):
+        rewritten.append(Path(dst).name)
+        return original_write(src, dst)
+
+    os.replace = spy
+    try:
+        (resumed_path,) = collect(resumed, progress=False)
+    finally:
+        os.replace = original_write
+    assert "demo_0.hdf5" not in rewritten  # the demonstration written before the kill was not collected again
+    assert not first_part.exists()  # merged into the task file
+    (clean_path,) = collect(uninterrupted, progress=False)
+    with DemoFile(resumed_path) as a, DemoFile(clean_path) as b:
+        assert a.demo_names == b.demo_names == [f"demo_{i}" for i in range(4)]
+        for name in a.demo_names:
+            np.testing.assert_array_equal(a.episode(name).actions, b.episode(name).actions)
+            np.testing.assert_array_equal(a.episode(name).states, b.episode(name).states)
+    # Asking again redoes nothing; asking for more keeps the four and adds two.
+    before = resumed_path.stat().st_mtime_ns
+    collect(resumed, progress=False)
+    assert resumed_path.stat().st_mtime_ns == before
+    (grown,) = collect(
+        CollectConfig(suite="goal", tasks=(task,), num_demos=6, control_mode=FAST, out=tmp_path / "killed"),
+        progress=False,
+    )
+    with DemoFile(grown) as g, DemoFile(clean_path) as b:
+        assert len(g.demo_names) == 6
+        np.testing.assert_array_equal(g.episode("demo_3").actions, b.episode("demo_3").actions)
+
+
+def _broken_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
+    truncated = tmp_path / "truncated.hdf5"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    garbage = tmp_path / "garbage.hdf5"
+    garbage.write_bytes(os.urandom(4096))
+    foreign = tmp_path / "foreign.hdf5"
+    with h5py.File(foreign, "w") as f:
+        f.create_dataset("images", data=np.zeros(3))
+    misnamed = tmp_path / "misnamed.hdf5"
+    misnamed.write_bytes(good.read_bytes())
+    with h5py.File(misnamed, "a") as f:
+        f.move("data/demo_0", "data/episode_0")
+    miscounted = tmp_path / "miscounted.hdf5"
+    miscounted.write_bytes(good.read_bytes())
+    with h5py.File(miscounted, "a") as f:
+        f["data"].attrs["total"] = 1
+    return {
+        "truncated": (truncated, "not a readable HDF5 file"),
+        "garbage": (garbage, "not a readable HDF5 file"),
+        "foreign": (foreign, "no 'data' group"),
+        "misnamed": (misnamed, "data/episode_0 is not named demo_<int>"),
+        "miscounted": (miscounted, "data.attrs['total'] is 1"),
+        "missing": (tmp_path / "absent.hdf5", "no such file"),
+    }
+
+
+def test_broken_files_get_clear_errors(tmp_path, goal_demos, capsys):
+    for case, (path, problem) in _broken_files(tmp_path, goal_demos[0]).items():
+        with pytest.raises(DemoFileError) as info:
+            DemoFile(path)
+        assert str(path) in str(info.value) and problem in str(info.value), case
+        assert main(["demos", "info", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert str(path) in err and "Traceback" not in err
+
+
+def test_info_and_verify_commands(goal_demos, capsys):
+    assert main(["demos", "info", str(goal_demos[0])]) == 0
+    out = capsys.readouterr().out
+    assert "demos        2" in out and "pd_ee_delta_pose" in out and "mujoco 3.3.7" in out
+    assert main(["demos", "verify", str(goal_demos[1])]) == 0
+    assert "2/2 demos replay" in capsys.readouterr().out
+
+
+def test_dataset_yields_normalised_transitions_and_sequences(goal_demos):
+    dataset = DemoDataset(goal_demos)
+    with DemoFile(goal_demos[0]) as f:
+        first_total = int(f.attrs["total"])
+    assert len(dataset) == sum(int(DemoFile(p).attrs["total"]) for p in goal_demos)
+    item = dataset[0]
+    assert item["obs"].shape == (dataset.obs_dim,) and item["action"].shape == (7,)
+    assert abs(float(dataset.obs.mean())) < 0.2  # normalised
+    sequences = DemoDataset(goal_demos[:1], sequence_length=5)
+    assert sequences[0]["obs"].shape == (5, dataset.obs_dim)
+    assert len(sequences) == first_total - 2 * 4  # two demos, windows stay inside each
+    with pytest.raises(DemoFileError, match="no 'data' group"):
+        bad = goal_demos[0].parent / "not_demos.hdf5"
+        with h5py.File(bad, "w") as f:
+            f.create_group("other")
+        DemoDataset([bad])
