@@ -198,6 +198,7 @@ def test_info_and_verify_commands(goal_demos, capsys):
 
 def test_dataset_yields_normalised_transitions_and_sequences(goal_demos):
     dataset = DemoDataset(goal_demos)
+    assert dataset.control_mode == FAST
     with DemoFile(goal_demos[0]) as f:
         first_total = int(f.attrs["total"])
     assert len(dataset) == sum(int(DemoFile(p).attrs["total"]) for p in goal_demos)

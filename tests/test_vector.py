@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from gymnasium.vector import AsyncVectorEnv
 
+from lifebot.envs.control import ControlModeMismatch
 from lifebot.envs.gym_env import LifebotEnv, evaluation_seed
 from lifebot.envs.registration import env_id
 from lifebot.envs.vector import evaluate
@@ -48,3 +50,10 @@ def test_batched_evaluation_matches_serial_and_counts_every_episode():
     np.testing.assert_array_equal(batched.lengths, serial.lengths)
     assert batched.success_rate == 0.0  # holding still never stacks a cube
     assert np.all(batched.lengths == TASK.spec.horizon)
+
+
+def test_evaluating_in_another_control_mode_warns():
+    with pytest.warns(ControlModeMismatch):
+        evaluate(
+            hold_open, 1, suite="goal", task=TASK.name, control_mode="pd_ee_delta_pose", policy_control_mode="osc_pose"
+        )

@@ -9,13 +9,13 @@ at most the episodes in flight: running the same command again keeps what was wr
 from __future__ import annotations
 
 import multiprocessing
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 from tqdm import tqdm
 
+from lifebot.atomic import atomic_output
 from lifebot.demos.format import (
     DemoFile,
     DemoFileError,
@@ -110,11 +110,8 @@ def _collect_slot(job: tuple[CollectConfig, str, int]) -> tuple[str, int, int]:
 
 
 def _write_part(path: Path, episode: Episode) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with h5py.File(tmp, "w") as f:
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
         write_episode(f.create_group("demo"), episode)
-    os.replace(tmp, path)
 
 
 def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:

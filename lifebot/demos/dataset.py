@@ -68,8 +68,12 @@ class DemoDataset(Dataset):
         self.windows: list[int] = []
         offset = 0
         self.instructions: list[str] = []
+        modes = set()
         for path in paths:
             with DemoFile(path) as demo_file:
+                modes.add(demo_file.header.control_mode)
+                if len(modes) > 1:
+                    raise DemoFileError(path, f"mixes control modes with the other files ({sorted(modes)})")
                 missing = [k for k in (*STATE_KEYS, *image_keys) if k not in demo_file.obs_keys()]
                 if demo_file.demo_names and missing:
                     raise DemoFileError(path, f"has no observation key(s) {missing}")
@@ -87,6 +91,7 @@ class DemoDataset(Dataset):
                         images[k].append(episode.obs[k])
                     self.windows += range(offset, offset + length - sequence_length + 1)
                     offset += length
+        self.control_mode = modes.pop()  # what a policy trained on this data expects at evaluation
         if not obs:
             raise ValueError(f"no demonstrations in {', '.join(str(p) for p in paths)}")
         raw_obs = np.concatenate(obs)

@@ -24,13 +24,13 @@ Demo groups are named exactly ``demo_<int>``: robomimic sorts them on the intege
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from lifebot.atomic import atomic_output
 from lifebot.spec.io import SpecError, spec_from_dict
 from lifebot.spec.model import TaskSpec
 
@@ -117,9 +117,7 @@ def read_episode(group: h5py.Group) -> Episode:
 
 def write_demo_file(path: Path, header: DemoHeader, episodes: dict[int, Episode]) -> None:
     """Write the whole file to a temporary name, then rename it into place: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with h5py.File(tmp, "w") as f:
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
         data = f.create_group("data")
         data.attrs["total"] = int(sum(e.num_samples for e in episodes.values()))
         data.attrs["env_args"] = json.dumps(header.env_args, sort_keys=True)
@@ -136,7 +134,6 @@ def write_demo_file(path: Path, header: DemoHeader, episodes: dict[int, Episode]
         train = [n for n in names if n not in valid]
         f.create_dataset("mask/train", data=np.array(train, dtype="S"))
         f.create_dataset("mask/valid", data=np.array(valid, dtype="S"))
-    os.replace(tmp, path)
 
 
 REQUIRED_DEMO_KEYS = ("actions", "states", "obs", "next_obs", "rewards", "dones")

@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 from tqdm import tqdm
 
+from lifebot.envs.control import DEFAULT_CONTROL_MODE, check_control_mode
 from lifebot.envs.gym_env import LifebotEnv, evaluation_seed
 
 START_METHOD = "forkserver"
@@ -56,13 +57,17 @@ def evaluate(
     num_envs: int = 1,
     vector_env: gym.vector.VectorEnv | None = None,
     progress: bool = False,
+    policy_control_mode: str | None = None,
     **env_kwargs,
 ) -> EvaluationResult:
     """Run ``policy`` on evaluation episodes (fixed initial states) across ``num_envs`` processes.
 
     ``episodes`` is a count (episodes 0..n-1) or explicit episode indices. Pass ``vector_env`` (made with
     ``autoreset_mode="Disabled"``) to reuse workers across calls; otherwise one is made and closed here.
+    ``policy_control_mode``, the mode the policy was trained in, warns if it differs from the environment's.
     """
+    if policy_control_mode is not None:
+        check_control_mode(policy_control_mode, env_kwargs.get("control_mode", DEFAULT_CONTROL_MODE))
     episode_ids = list(range(episodes)) if isinstance(episodes, int) else list(episodes)
     owns_env = vector_env is None
     if owns_env:

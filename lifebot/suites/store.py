@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lifebot.atomic import atomic_write_bytes
 from lifebot.spec.io import spec_from_dict
 from lifebot.spec.model import TaskSpec
 
@@ -144,14 +145,6 @@ def _load_cached(name: str, root: Path) -> Suite:
 
 def load_suite(name: str, root: Path | None = None) -> Suite:
     return _load_cached(name, (root or suites_root()).resolve())
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
