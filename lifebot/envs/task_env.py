@@ -273,6 +273,11 @@ class SpecTaskEnv(ManipulationEnv):
     def touching(self, a: str, b: str) -> bool:
         return self._touching_ids(self.handles[a].geom_ids, self.handles[b].geom_ids)
 
+    def in_gripper(self, name: str) -> bool:
+        """Either finger pad touches the object (a looser test than :meth:`grasped`)."""
+        geoms = self.handles[name].geom_ids
+        return self._touching_ids(geoms, self.left_pad_ids) or self._touching_ids(geoms, self.right_pad_ids)
+
     def grasped(self, name: str) -> bool:
         geoms = self.handles[name].geom_ids
         return self._touching_ids(geoms, self.left_pad_ids) and self._touching_ids(geoms, self.right_pad_ids)

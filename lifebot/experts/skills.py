@@ -147,30 +147,40 @@ def _lid(m: Motion, box: str) -> tuple[np.ndarray, int]:
 
 
 def swing_lid(m: Motion, box: str, opening: bool) -> Actions:
-    """# Pinch the handle across its width (so it can pivot between the pads), then carry it round the hinge."""
+    """# Pinch the handle across its width (so it can pivot between the pads), then carry it round the hinge.
+
+    A handle that slips out of the pinch is grasped again.
+    """
     hinge, handle = _lid(m, box)
     data = m.sim.sim.data
-    # Reach above the handle, descend, grasp
-    yield from move_to(m, lambda: data.xpos[handle] + [0, 0, 0.07], 0.0, OPEN, tolerance=0.015)
-    yield from move_to(m, lambda: data.xpos[handle].copy(), 0.0, OPEN, tolerance=0.008)
-    here = m.sim.eef_pos.copy()
-    yield from hold(m, lambda: here, 0.0, CLOSE, GRASP_STEPS)
-    # Swing: lead the handle along its circle about the hinge
-    radius = float(np.linalg.norm((here - hinge)[[0, 2]]))
-    start = float(np.arctan2(here[2] - hinge[2], hinge[0] - here[0])) - m.sim.joint_angle(box)
     goal_angle, step = (LID_SWING_TARGET, 0.3) if opening else (0.0, -0.3)
-    for _ in range(3 * MAX_STAGE_STEPS):
+
+    def done() -> bool:
         angle = m.sim.joint_angle(box)
-        if (angle > goal_angle) if opening else (angle < 0.03):
-            break
-        lead = start + angle + step
-        yield m.action(
-            hinge + radius * np.array([-np.cos(lead), 0.0, np.sin(lead)]) + [0, here[1] - hinge[1], 0], 0.0, CLOSE
-        )
-    # Release and back away from the lid
-    here = m.sim.eef_pos.copy()
-    yield from hold(m, lambda: here, 0.0, OPEN, RELEASE_STEPS)
-    yield from move_to(m, lambda: here + [-0.06, 0, 0.06], 0.0, OPEN, tolerance=0.02)
+        return angle > goal_angle if opening else angle < 0.03
+
+    for _ in range(MAX_PICK_TRIES):
+        # Reach above the handle, descend, grasp
+        yield from move_to(m, lambda: data.xpos[handle] + [0, 0, 0.07], 0.0, OPEN, tolerance=0.015)
+        yield from move_to(m, lambda: data.xpos[handle].copy(), 0.0, OPEN, tolerance=0.008)
+        here = m.sim.eef_pos.copy()
+        yield from hold(m, lambda here=here: here, 0.0, CLOSE, GRASP_STEPS)
+        # Swing: lead the handle along its circle about the hinge
+        radius = float(np.linalg.norm((here - hinge)[[0, 2]]))
+        start = float(np.arctan2(here[2] - hinge[2], hinge[0] - here[0])) - m.sim.joint_angle(box)
+        for _ in range(3 * MAX_STAGE_STEPS):
+            if done() or not m.sim.in_gripper(box):
+                break
+            lead = start + m.sim.joint_angle(box) + step
+            point = hinge + radius * np.array([-np.cos(lead), 0.0, np.sin(lead)])
+            point[1] = here[1]
+            yield m.action(point, 0.0, CLOSE)
+        # Release and back away from the lid
+        back = m.sim.eef_pos.copy()
+        yield from hold(m, lambda back=back: back, 0.0, OPEN, RELEASE_STEPS)
+        yield from move_to(m, lambda back=back: back + [-0.06, 0, 0.06], 0.0, OPEN, tolerance=0.02)
+        if done():
+            return
 
 
 def open_lid(m: Motion, box: str) -> Actions:
