@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from lifebot.predicates import Atom
 
@@ -96,7 +97,7 @@ class TaskSpec:
     def canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
-    @property
+    @cached_property
     def task_id(self) -> str:
         """Content hash of the canonical JSON: the task's identity across files and machines."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
