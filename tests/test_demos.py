@@ -213,3 +213,19 @@ def test_dataset_yields_normalised_transitions_and_sequences(goal_demos):
         with h5py.File(bad, "w") as f:
             f.create_group("other")
         DemoDataset([bad])
+
+
+def test_image_demonstrations(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    config = CollectConfig(suite="goal", tasks=(ONE_PER_PREDICATE["Lifted"],), num_demos=1, images=True,
+                           image_size=64, control_mode=FAST, out=tmp_path)
+    (path,) = collect(config, progress=False)
+    with h5py.File(path, "r") as f:
+        demo = f["data/demo_0"]
+        n = int(demo.attrs["num_samples"])
+        for key in ("agentview_image", "eye_in_hand_image"):
+            assert demo[f"obs/{key}"].shape == (n, 64, 64, 3) and demo[f"obs/{key}"].dtype == np.uint8
+        assert f["data"].attrs["image_convention"] == "upright"
+    assert all(r.ok for r in verify_file(path))
+    dataset = DemoDataset([path], image_keys=("agentview_image",))
+    assert dataset[0]["agentview_image"].shape == (64, 64, 3)
