@@ -217,8 +217,15 @@ def test_dataset_yields_normalised_transitions_and_sequences(goal_demos):
 
 def test_image_demonstrations(tmp_path, monkeypatch):
     monkeypatch.setenv("MUJOCO_GL", "egl")
-    config = CollectConfig(suite="goal", tasks=(ONE_PER_PREDICATE["Lifted"],), num_demos=1, images=True,
-                           image_size=64, control_mode=FAST, out=tmp_path)
+    config = CollectConfig(
+        suite="goal",
+        tasks=(ONE_PER_PREDICATE["Lifted"],),
+        num_demos=1,
+        images=True,
+        image_size=64,
+        control_mode=FAST,
+        out=tmp_path,
+    )
     (path,) = collect(config, progress=False)
     with h5py.File(path, "r") as f:
         demo = f["data/demo_0"]

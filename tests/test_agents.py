@@ -1,0 +1,97 @@
+"""Behaviour cloning on real demonstrations: training steps, prediction, safe save/load, typed configs."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lifebot.agents.bc import BCAgent, BCConfig
+from lifebot.agents.checkpoint import CheckpointError
+from lifebot.agents.config import ConfigError, load_config
+from lifebot.agents.device import resolve_device
+from lifebot.demos.collect import CollectConfig, collect
+from lifebot.demos.dataset import DemoDataset
+from lifebot.envs.gym_env import LifebotEnv
+from lifebot.envs.vector import evaluate
+from lifebot.suites.store import load_suite
+
+FAST = "pd_ee_delta_pose"
+TASK = load_suite("goal").tasks[0].name
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> DemoDataset:
+    out = tmp_path_factory.mktemp("demos")
+    paths = collect(CollectConfig(suite="goal", tasks=(TASK,), num_demos=3, control_mode=FAST, out=out), progress=False)
+    return DemoDataset(paths)
+
+
+@pytest.mark.parametrize("head", ["deterministic", "gaussian"])
+def test_training_lowers_the_loss_and_predicts_valid_actions(dataset, head):
+    agent = BCAgent.from_dataset(BCConfig(hidden=(64, 64), head=head, batch_size=64, device="cpu"), dataset)
+    losses = agent.learn(dataset, steps=150)
+    assert np.mean(losses[-20:]) < np.mean(losses[:20])
+    env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+    obs, _ = env.reset(seed=0)
+    action = agent.predict(obs)
+    assert action.shape == (7,) and np.all(np.abs(action) <= 1.0)
+    env.step(action)
+    env.close()
+
+
+def test_save_load_round_trip_reproduces_actions(dataset, tmp_path):
+    agent = BCAgent.from_dataset(BCConfig(hidden=(32, 32), batch_size=32, device="cpu"), dataset)
+    agent.learn(dataset, steps=20)
+    path = agent.save(tmp_path / "bc.pt")
+    loaded = BCAgent.load(path)
+    batch = {k: np.stack([v, v]) for k, v in LifebotEnv(suite="goal", task=TASK).reset(seed=1)[0].items()}
+    np.testing.assert_array_equal(agent.predict(batch), loaded.predict(batch))
+    assert loaded.control_mode == FAST and loaded.gradient_steps == 20
+
+
+def test_checkpoint_loading_never_unpickles_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"checkpoint_version": 1, "agent": "bc", "x": Payload()}, evil)
+    with pytest.raises(CheckpointError, match="not a lifebot checkpoint, or damaged"):
+        BCAgent.load(evil)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(pickle.dumps({"a": 1})[:5])
+    with pytest.raises(CheckpointError, match=str(junk)):
+        BCAgent.load(junk)
+
+
+def test_agent_is_a_policy_for_batched_evaluation(dataset):
+    agent = BCAgent.from_dataset(BCConfig(hidden=(32, 32), device="cpu"), dataset)
+    result = evaluate(
+        agent, 2, num_envs=1, suite="goal", task=TASK, control_mode=FAST, policy_control_mode=agent.control_mode
+    )
+    assert len(result.successes) == 2 and 0.0 <= result.success_rate <= 1.0
+
+
+def test_config_files_are_typed_and_checked(tmp_path):
+    config = load_config(BCConfig, POLICIES / "bc.yaml")
+    assert isinstance(config, BCConfig) and config.hidden == (256, 256)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hidden: [64]\nlearning_rate: fast\n")
+    with pytest.raises(ConfigError, match="bad.yaml: learning_rate: expected float"):
+        load_config(BCConfig, bad)
+    bad.write_text("hiden: [64]\n")
+    with pytest.raises(ConfigError, match="bad.yaml: hiden: unknown field"):
+        load_config(BCConfig, bad)
+
+
+def test_device_is_chosen_automatically():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
