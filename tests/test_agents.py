@@ -95,3 +95,25 @@ def test_device_is_chosen_automatically():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+@pytest.mark.parametrize("head", ["deterministic", "gaussian"])
+def test_weights_move_into_an_sb3_policy_and_reproduce_actions(dataset, head):
+    from stable_baselines3 import SAC
+
+    from lifebot.agents.transfer import NormalizedStateObservation, copy_actor_into_sac
+
+    agent = BCAgent.from_dataset(BCConfig(hidden=(64, 64), head=head, device="cpu"), dataset)
+    agent.learn(dataset, steps=30)
+    env = NormalizedStateObservation(LifebotEnv(suite="goal", task=TASK, control_mode=FAST), agent.normalizer)
+    sac = SAC("MlpPolicy", env, policy_kwargs={"net_arch": [64, 64]}, device="cpu", seed=0)
+    copy_actor_into_sac(agent.policy, sac.policy)
+    for seed in range(3):
+        raw, _ = env.unwrapped.reset(seed=seed)
+        flat = env.observation(raw)
+        sb3_action, _ = sac.predict(flat, deterministic=True)
+        np.testing.assert_allclose(sb3_action, agent.predict(raw), atol=1e-5)
+    wrong = SAC("MlpPolicy", env, policy_kwargs={"net_arch": [32]}, device="cpu")
+    with pytest.raises(ValueError, match="network shapes differ"):
+        copy_actor_into_sac(agent.policy, wrong.policy)
+    env.close()
