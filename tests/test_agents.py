@@ -117,3 +117,21 @@ def test_weights_move_into_an_sb3_policy_and_reproduce_actions(dataset, head):
     with pytest.raises(ValueError, match="network shapes differ"):
         copy_actor_into_sac(agent.policy, wrong.policy)
     env.close()
+
+
+def test_inverse_dynamics_pretraining_then_frozen_encoder(dataset, tmp_path):
+    from lifebot.agents.idm import IDMAgent, IDMConfig
+
+    agent = IDMAgent.from_dataset(IDMConfig(hidden=(64, 64), idm_hidden=(64,), batch_size=64, device="cpu"), dataset)
+    losses = agent.pretrain(dataset, steps=150)
+    assert np.mean(losses[-20:]) < np.mean(losses[:20])
+    encoder = {k: v.clone() for k, v in agent.policy.trunk.state_dict().items()}
+    head = {k: v.clone() for k, v in agent.policy.head.state_dict().items()}
+    agent.learn(dataset, steps=20)
+    assert all(torch.equal(encoder[k], v) for k, v in agent.policy.trunk.state_dict().items())  # φ frozen
+    assert not all(torch.equal(head[k], v) for k, v in agent.policy.head.state_dict().items())
+    loaded = IDMAgent.load(agent.save(tmp_path / "idm.pt"))
+    assert loaded.config.freeze_encoder and loaded.config.idm_hidden == (64,)
+    with pytest.raises(CheckpointError, match="holds a 'idm' agent, not 'bc'"):
+        BCAgent.load(tmp_path / "idm.pt")
+    assert isinstance(load_config(IDMConfig, POLICIES / "idm.yaml"), IDMConfig)

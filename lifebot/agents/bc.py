@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from lifebot.agents.checkpoint import load_checkpoint, save_checkpoint
+from lifebot.agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lifebot.agents.device import resolve_device
 from lifebot.agents.networks import GaussianHead, mlp
 from lifebot.demos.dataset import DemoDataset, Normalizer, flatten_state
@@ -132,19 +132,26 @@ class BCAgent:
                 "gradient_steps": self.gradient_steps,
                 "policy": self.policy.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                **self._extra_state(),
             },
         )
+
+    def _extra_state(self) -> dict:
+        """What a subclass adds to its checkpoint (tensors and plain data only)."""
+        return {}
+
+    def _load_extra_state(self, document: dict) -> None:
+        pass
+
+    config_class = BCConfig
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> BCAgent:
         document = load_checkpoint(path)
-        config = BCConfig(
-            **{
-                **document["config"],
-                "hidden": tuple(document["config"]["hidden"]),
-                **({"device": device} if device else {}),
-            }
-        )
+        if document["agent"] != cls.name:
+            raise CheckpointError(path, f"holds a {document['agent']!r} agent, not {cls.name!r}")
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in document["config"].items()}
+        config = cls.config_class(**{**fields, **({"device": device} if device else {})})
         normalizer = Normalizer(
             np.asarray(document["normalizer"]["mean"], dtype=np.float32),
             np.asarray(document["normalizer"]["std"], dtype=np.float32),
@@ -153,4 +160,5 @@ class BCAgent:
         agent.policy.load_state_dict(document["policy"])
         agent.optimizer.load_state_dict(document["optimizer"])
         agent.gradient_steps = int(document["gradient_steps"])
+        agent._load_extra_state(document)
         return agent
