@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from lifebot.atomic import atomic_output
 from lifebot.demos.format import (
+    ROBOSUITE_ENV_TYPE,
     DemoFile,
     DemoFileError,
     DemoHeader,
@@ -80,7 +81,7 @@ def header_for(config: CollectConfig, task: str) -> DemoHeader:
     spec = load_suite(config.suite).task(task).spec
     env_args = {
         "env_name": env_id(config.suite, task),
-        "type": 1,
+        "type": ROBOSUITE_ENV_TYPE,
         "env_kwargs": _env_kwargs(config, task),
         "versions": versions(),
     }

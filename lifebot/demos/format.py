@@ -4,7 +4,8 @@ One HDF5 file per task, ``demos/<suite>/<Task>.hdf5``::
 
     data                        attrs: total (transitions), env_args (JSON: env_name, type=1, env_kwargs,
                                        versions), task_spec (JSON), instruction, control_mode,
-                                       image_convention ("upright": rows top to bottom), lifebot_version,
+                                       image_convention ("upright": rows top to bottom),
+                                       task_encoding_version, lifebot_version,
                                        schema_version
     data/demo_<i>               attrs: num_samples, model_file (MJCF XML), init_state, seed
     data/demo_<i>/actions       (T, 7) float32 in [-1, 1]
@@ -31,6 +32,7 @@ import h5py
 import numpy as np
 
 from lifebot.atomic import atomic_output
+from lifebot.envs.task_encoding import ENCODING_VERSION
 from lifebot.spec.io import SpecError, spec_from_dict
 from lifebot.spec.model import TaskSpec
 
@@ -125,6 +127,7 @@ def write_demo_file(path: Path, header: DemoHeader, episodes: dict[int, Episode]
         data.attrs["instruction"] = header.task_spec.instruction
         data.attrs["control_mode"] = header.control_mode
         data.attrs["image_convention"] = "upright"
+        data.attrs["task_encoding_version"] = ENCODING_VERSION
         data.attrs["lifebot_version"] = header.versions.get("lifebot", "unknown")
         data.attrs["schema_version"] = SCHEMA_VERSION
         for index in sorted(episodes):

@@ -24,7 +24,6 @@ from lifebot.envs.control import DEFAULT_CONTROL_MODE, JointServoController, val
 from lifebot.envs.geometry import ObjectGeometry, measure_geometry, world_aabb
 from lifebot.objects.articulated import LID_HINGE_JOINT
 from lifebot.objects.catalog import get_category
-from lifebot.predicates import Atom
 from lifebot.spec.model import TaskSpec
 
 CONTROL_FREQ = 20
@@ -294,6 +293,3 @@ class SpecTaskEnv(ManipulationEnv):
     @property
     def eef_pos(self) -> np.ndarray:
         return self.sim.data.site_xpos[self.eef_site_id].copy()
-
-    def holds(self, atom: Atom) -> bool:
-        return atom.holds(self)

@@ -26,10 +26,6 @@ def solves(*predicates: str):
     return wrap
 
 
-def _bottom_of(m: Motion, name: str) -> float:
-    return float(m.sim.aabb(name)[0][2])
-
-
 def _xy(m: Motion, name: str) -> np.ndarray:
     low, high = m.sim.aabb(name)
     return (low[:2] + high[:2]) / 2.0

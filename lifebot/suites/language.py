@@ -6,7 +6,6 @@ import re
 
 from lifebot.objects.catalog import get_category
 from lifebot.predicates import Atom
-from lifebot.spec.model import TaskSpec
 
 _TEMPLATES = {
     "On": "put the {0} on the {1}",
@@ -55,7 +54,3 @@ def task_name(instruction: str) -> str:
     """CamelCase name from the instruction's content words: 'put the red cube on the plate' -> PutRedCubeOnPlate."""
     words = [w for w in re.findall(r"[a-z]+", instruction.lower()) if w not in _DROP]
     return "".join(w.capitalize() for w in words)
-
-
-def categories_of(spec: TaskSpec) -> dict[str, str]:
-    return {o.name: o.category for o in spec.all_objects}
