@@ -135,3 +135,98 @@ def test_inverse_dynamics_pretraining_then_frozen_encoder(dataset, tmp_path):
     with pytest.raises(CheckpointError, match="holds a 'idm' agent, not 'bc'"):
         BCAgent.load(tmp_path / "idm.pt")
     assert isinstance(load_config(IDMConfig, POLICIES / "idm.yaml"), IDMConfig)
+
+
+def test_every_policy_file_loads_into_its_config():
+    from lifebot.agents.idm import IDMConfig
+    from lifebot.agents.wsrl import WSRLConfig
+
+    configs = {"bc": BCConfig, "idm": IDMConfig, "wsrl": WSRLConfig}
+    assert {p.stem for p in POLICIES.glob("*.yaml")} == set(configs)
+    for name, cls in configs.items():
+        assert isinstance(load_config(cls, POLICIES / f"{name}.yaml"), cls)
+
+
+@pytest.fixture(scope="module")
+def rl_env(dataset):
+    from lifebot.agents.transfer import NormalizedStateObservation
+
+    env = NormalizedStateObservation(LifebotEnv(suite="goal", task=TASK, control_mode=FAST), dataset.normalizer)
+    yield env
+    env.close()
+
+
+def test_wsrl_critic_ensemble_layer_norm_and_random_two_target(rl_env):
+    from lifebot.agents.wsrl import EnsembleCritic, WSRLConfig, make_wsrl
+
+    model = make_wsrl(
+        rl_env,
+        WSRLConfig(n_critics=10, net_arch=(32, 32), warmup_steps=8, gradient_steps=2, batch_size=16, device="cpu"),
+    )
+    critic, target = model.policy.critic, model.policy.critic_target
+    assert isinstance(critic, EnsembleCritic) and len(critic.q_networks) == 10
+    assert any(isinstance(layer, torch.nn.LayerNorm) for layer in critic.q_networks[0])
+    obs = torch.zeros(4, rl_env.observation_space.shape[0])
+    actions = torch.zeros(4, 7)
+    assert len(critic(obs, actions)) == 10 and len(target(obs, actions)) == 2
+
+
+def test_wsrl_pretrains_offline_then_learns_online_without_offline_data(dataset, rl_env):
+    from lifebot.agents.transfer import copy_actor_into_sac
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl, pretrain_offline
+
+    config = WSRLConfig(
+        n_critics=4, net_arch=(32, 32), warmup_steps=10, gradient_steps=2, batch_size=16, cql_actions=4, device="cpu"
+    )
+    model = make_wsrl(rl_env, config)
+    bc = BCAgent.from_dataset(BCConfig(hidden=(32, 32), device="cpu"), dataset)
+    copy_actor_into_sac(bc.policy, model.policy)  # a warm start from any lifebot actor works too
+    losses = pretrain_offline(model, dataset, steps=20, config=config)
+    assert len(losses) == 20 and np.all(np.isfinite(losses))
+    seen = []  # every observation the environment produced online
+    original_step, original_reset = rl_env.step, rl_env.reset
+
+    def recording_step(action):
+        result = original_step(action)
+        seen.append(result[0].tobytes())
+        return result
+
+    def recording_reset(**kwargs):
+        result = original_reset(**kwargs)
+        seen.append(result[0].tobytes())
+        return result
+
+    rl_env.step, rl_env.reset = recording_step, recording_reset
+    try:
+        model.learn(total_timesteps=30)
+    finally:
+        rl_env.step, rl_env.reset = original_step, original_reset
+    buffer = model.replay_buffer  # the only thing train() samples from
+    assert buffer.size() == 30
+    produced = set(seen)
+    assert all(buffer.observations[i, 0].tobytes() in produced for i in range(30))
+    assert all(buffer.next_observations[i, 0].tobytes() in produced for i in range(30))
+    assert model._n_updates == (30 - config.warmup_steps) * config.gradient_steps
+
+
+def test_wsrl_warmup_uses_the_policy_not_uniform_noise(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    model = make_wsrl(rl_env, WSRLConfig(n_critics=2, net_arch=(16,), warmup_steps=20, device="cpu"))
+    with torch.no_grad():  # a policy that always outputs ~0: its warmup actions must be near 0
+        model.policy.actor.mu.weight.zero_()
+        model.policy.actor.mu.bias.zero_()
+        model.policy.actor.log_std.bias.fill_(-10.0)
+    model.learn(total_timesteps=10)
+    assert np.abs(model.replay_buffer.actions[:10]).max() < 0.01
+
+
+def test_rlpd_baseline_samples_half_of_each_batch_from_the_demos(dataset, rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_rlpd
+
+    model = make_rlpd(rl_env, WSRLConfig(n_critics=2, net_arch=(16,), batch_size=8, device="cpu"), dataset)
+    model.learn(total_timesteps=12)
+    batch = model.replay_buffer.sample(8)
+    demo_rows = {row.tobytes() for row in dataset.obs.numpy()}
+    from_demos = sum(row.numpy().tobytes() in demo_rows for row in batch.observations)
+    assert batch.observations.shape[0] == 8 and from_demos >= 4
