@@ -7,6 +7,7 @@ likelihood of a tanh-squashed Gaussian and acts with its mean unless asked to sa
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,17 @@ class BCAgent:
     def from_dataset(cls, config: BCConfig, dataset: DemoDataset) -> BCAgent:
         return cls(config, dataset.obs_dim, dataset.normalizer, dataset.control_mode)
 
-    def learn(self, dataset: DemoDataset, steps: int | None = None, progress: bool = False) -> list[float]:
-        """Gradient steps on minibatches of the dataset's (already normalised) transitions; returns the losses."""
+    def learn(
+        self,
+        dataset: DemoDataset,
+        steps: int | None = None,
+        progress: bool = False,
+        regularizer: Callable[[], torch.Tensor] | None = None,
+    ) -> list[float]:
+        """Gradient steps on minibatches of the dataset's (already normalised) transitions; returns the losses.
+
+        ``dataset`` needs only ``obs`` and ``actions`` tensors; ``regularizer`` adds a term to every loss (EWC).
+        """
         losses = []
         self.policy.train()
         for _ in tqdm(range(steps or self.config.steps), desc="bc", unit="step", disable=not progress):
@@ -101,6 +111,8 @@ class BCAgent:
             obs = dataset.obs[index].to(self.device)
             actions = dataset.actions[index].to(self.device)
             loss = self.policy.loss(obs, actions)
+            if regularizer is not None:
+                loss = loss + regularizer()
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
