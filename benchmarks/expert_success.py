@@ -9,7 +9,6 @@ Episodes start from seeded random placements (as demonstrations do), seeds 0..N-
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import time
 
@@ -18,6 +17,7 @@ from tqdm import tqdm
 
 from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
 from lifebot.suites.store import list_suites, load_suite
+from lifebot.workers import worker_context
 
 
 def run_task(job: tuple[str, str, str, int, float]) -> tuple[str, str, int, int, float, float]:
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     jobs = [(s, t.name, args.control_mode, args.seeds, args.noise) for s in args.suites for t in load_suite(s).tasks]
-    with multiprocessing.get_context("forkserver").Pool(args.workers) as pool:
+    with worker_context().Pool(args.workers) as pool:
         results = list(tqdm(pool.imap(run_task, jobs), total=len(jobs), desc="expert", unit="task"))
     print(f"control_mode={args.control_mode} noise={args.noise} seeds=0..{args.seeds - 1}")
     print(f"{'suite':<9} {'task':<62} {'success':>8} {'len':>6}")

@@ -8,7 +8,6 @@ at most the episodes in flight: running the same command again keeps what was wr
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.registration import env_id
 from lifebot.suites.store import load_suite
 from lifebot.versions import versions
+from lifebot.workers import worker_context
 
 SEEDS_PER_SLOT = 1000  # slot i tries seeds i*1000, i*1000+1, ... (all below the evaluation seeds)
 
@@ -167,8 +167,7 @@ def collect(config: CollectConfig, progress: bool = True) -> list[Path]:
     unsolved = []
     with tqdm(total=len(jobs), desc=f"collect {config.suite}", unit="demo", disable=not progress) as bar:
         if config.workers > 1 and len(jobs) > 1:
-            context = multiprocessing.get_context("forkserver")
-            with context.Pool(config.workers) as pool:
+            with worker_context().Pool(config.workers) as pool:
                 for task, slot, tries in pool.imap_unordered(_collect_slot, jobs):
                     unsolved += [(task, slot)] if tries < 0 else []
                     bar.update(1)

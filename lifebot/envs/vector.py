@@ -1,8 +1,7 @@
 """Vectorised lifebot environments and the batched evaluation every other part uses to measure success.
 
 ``gymnasium.make_vec("lifebot/...", num_envs=N)`` lands in :func:`make_vector_env` (the registered vector entry
-point): N worker processes started with ``forkserver`` (never ``fork``: MuJoCo rendering contexts and numba's
-state must be created inside each worker), each building its own environment.
+point): N worker processes (see :mod:`lifebot.workers`), each building its own environment.
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from tqdm import tqdm
 
 from lifebot.envs.control import DEFAULT_CONTROL_MODE, check_control_mode
 from lifebot.envs.gym_env import LifebotEnv, evaluation_seed
+from lifebot.workers import START_METHOD, worker_context
 
-START_METHOD = "forkserver"
 Policy = Callable[[dict[str, np.ndarray]], np.ndarray]  # batched observations -> (N, 7) actions
 
 
@@ -34,6 +33,7 @@ def make_vector_env(
     del max_episode_steps  # lifebot environments truncate at their task's horizon themselves
     env_fns = [partial(LifebotEnv, **env_kwargs) for _ in range(num_envs)]
     if asynchronous and num_envs > 1:
+        worker_context()
         return AsyncVectorEnv(env_fns, context=START_METHOD, autoreset_mode=AutoresetMode(autoreset_mode))
     return SyncVectorEnv(env_fns, autoreset_mode=AutoresetMode(autoreset_mode))
 
