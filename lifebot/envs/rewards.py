@@ -11,18 +11,15 @@ from collections.abc import Callable
 import numpy as np
 
 from lifebot.predicates import LIFT_HEIGHT, OPEN_ANGLE, Atom
+from lifebot.registry import registers
 
 Shaping = Callable[..., float]
 SHAPINGS: dict[str, Shaping] = {}
 
 
-def shaping(*names: str):
-    def wrap(fn: Shaping) -> Shaping:
-        for name in names:
-            SHAPINGS[name] = fn
-        return fn
-
-    return wrap
+def shaping(*predicates: str):
+    """Register a shaping function for the given goal predicates."""
+    return registers(SHAPINGS, *predicates)
 
 
 def _closeness(distance: float) -> float:

@@ -48,7 +48,7 @@ class _Handles:
 
 
 class SpecTaskEnv(ManipulationEnv):
-    """robosuite environment for one lifebot task. Use :class:`lifebot.envs.gym_env.LifebotEnv` for the gymnasium API."""
+    """robosuite environment for one lifebot task; :class:`lifebot.envs.gym_env.LifebotEnv` is its gymnasium face."""
 
     def __init__(
         self,

@@ -12,18 +12,15 @@ import numpy as np
 from lifebot.experts.motion import Motion
 from lifebot.experts.skills import Actions, close_lid, hold, lift_and_hold, open_lid, pick, place
 from lifebot.predicates import Atom
+from lifebot.registry import registers
 
 Solver = Callable[[Motion, Atom], Actions]
 SOLVERS: dict[str, Solver] = {}
 
 
 def solves(*predicates: str):
-    def wrap(fn: Solver) -> Solver:
-        for name in predicates:
-            SOLVERS[name] = fn
-        return fn
-
-    return wrap
+    """Register a solver for the given goal predicates."""
+    return registers(SOLVERS, *predicates)
 
 
 def _xy(m: Motion, name: str) -> np.ndarray:
