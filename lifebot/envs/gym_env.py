@@ -131,7 +131,7 @@ class LifebotEnv(gym.Env):
         action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         self.sim_env.step(action)
         self._steps += 1
-        status = self.sim_env.goal_status()
+        status = self.sim_env.last_goal_status  # computed by this step's reward, not evaluated again
         success = all(status)
         if self.reward_mode == "dense":
             reward = dense_reward(self.sim_env, self.task_spec.goal, status)

@@ -288,7 +288,9 @@ class SpecTaskEnv(ManipulationEnv):
         return all(atom.holds(self) for atom in self.spec.goal)
 
     def reward(self, action=None) -> float:
-        return float(self._check_success())
+        """Sparse success; robosuite calls it once per step, so the goal status is kept for that step."""
+        self.last_goal_status = self.goal_status()
+        return float(all(self.last_goal_status))
 
     @property
     def eef_pos(self) -> np.ndarray:
