@@ -1,7 +1,12 @@
-"""Behaviour cloning from demonstrations: an MLP policy on state observations with the task encoding.
+"""Behaviour cloning from demonstrations: an MLP policy on the task encoding and state or camera observations.
 
-The ``deterministic`` head regresses actions (mean squared error); the ``gaussian`` head maximises the
-likelihood of a tanh-squashed Gaussian and acts with its mean unless asked to sample.
+Heads: ``deterministic`` regresses actions (mean squared error); ``gaussian`` maximises the likelihood of a
+tanh-squashed Gaussian and ``mixture`` that of a mixture of them (robomimic's BC-GMM); both act with their
+mean (the most likely component's, for the mixture) unless asked to sample.
+
+Observations: ``state`` policies see the whole normalised state vector; ``image`` policies see each camera in
+``image_keys`` through its own small convolutional encoder, concatenated with the normalised proprioception
+and task encoding, and not the object slots (simulator state a real robot lacks).
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from tqdm import tqdm
 
 from lifebot.agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lifebot.agents.device import resolve_device
-from lifebot.agents.networks import GaussianHead, mlp
+from lifebot.agents.networks import GaussianHead, GaussianMixtureHead, ImageEncoder, mlp
 from lifebot.demos.dataset import DemoDataset, Normalizer, flatten_state
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
+from lifebot.envs.gym_env import CAMERAS
+from lifebot.envs.observations import STATE_KEYS, STATE_SHAPES
 
 ACTION_DIM = 7
-HEADS = ("deterministic", "gaussian")
+HEADS = ("deterministic", "gaussian", "mixture")
+OBSERVATIONS = ("state", "image")
+IMAGE_STATE_KEYS = ("proprio", "task")  # the state an image policy sees next to its cameras
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,19 @@ class BCConfig:
     hidden: tuple[int, ...] = (256, 256)
     """Widths of the policy MLP's hidden layers."""
     head: str = "gaussian"
-    """``deterministic`` (MSE regression) or ``gaussian`` (tanh-Gaussian likelihood)."""
+    """``deterministic`` (MSE regression), ``gaussian`` (tanh-Gaussian likelihood) or ``mixture`` (a mixture of
+    tanh-Gaussians, robomimic's BC-GMM: keeps the modes of multimodal demonstrations apart)."""
+    mixture_modes: int = 5
+    """Components of the ``mixture`` head (robomimic's default); unused by the other heads."""
+    observation: str = "state"
+    """``state`` (proprioception, object slots, task encoding) or ``image`` (the ``image_keys`` cameras, with
+    proprioception and the task encoding but no object slots; train on demos recorded with images)."""
+    image_keys: tuple[str, ...] = tuple(CAMERAS)
+    """Cameras an ``image`` policy sees, each through its own encoder (``LifebotEnv(obs_mode="image")`` keys)."""
+    encoder_channels: tuple[int, ...] = (32, 64, 64)
+    """Output channels of each camera encoder's stride-2 3×3 convolutions (``image`` only)."""
+    keypoints: int = 32
+    """Spatial-softmax keypoints per camera, two features each (``image`` only)."""
     learning_rate: float = 1e-3
     """Adam step size."""
     batch_size: int = 256
@@ -48,27 +69,80 @@ class BCConfig:
     def __post_init__(self):
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {OBSERVATIONS}, got {self.observation!r}")
+        if self.mixture_modes < 1:
+            raise ValueError(f"mixture_modes must be at least 1, got {self.mixture_modes}")
+        if self.observation == "image" and not (self.image_keys and self.encoder_channels and self.keypoints > 0):
+            raise ValueError("an image policy needs image_keys, encoder_channels and keypoints > 0")
+
+
+def state_columns(keys: tuple[str, ...]) -> list[int]:
+    """Positions of ``keys`` in the flattened state vector (:func:`~lifebot.demos.dataset.flatten_state`)."""
+    offsets, start = {}, 0
+    for key in STATE_KEYS:
+        size = int(np.prod(STATE_SHAPES[key]))
+        offsets[key] = range(start, start + size)
+        start += size
+    return [i for key in keys for i in offsets[key]]
 
 
 class BCPolicy(nn.Module):
+    """Observations -> (camera encoders) -> MLP trunk -> action head.
+
+    ``loss`` and ``act`` take the normalised state vector and, for image policies, ``images``: camera key ->
+    uint8 (B, H, W, 3). A state policy with a ``gaussian`` or ``deterministic`` head is exactly ``trunk`` +
+    ``head``, the layout :mod:`lifebot.agents.transfer` moves into SB3.
+    """
+
     def __init__(self, obs_dim: int, config: BCConfig):
         super().__init__()
+        self.image_keys = config.image_keys if config.observation == "image" else ()
+        self.encoders = nn.ModuleDict(
+            {k: ImageEncoder(config.encoder_channels, config.keypoints) for k in self.image_keys}
+        )
+        in_dim = obs_dim
+        if self.image_keys:
+            columns = state_columns(IMAGE_STATE_KEYS)
+            if obs_dim != len(state_columns(STATE_KEYS)):
+                raise ValueError(
+                    f"an image policy takes the full {len(state_columns(STATE_KEYS))}-dim state, got {obs_dim}"
+                )
+            self.register_buffer("state_index", torch.tensor(columns), persistent=False)
+            in_dim = len(columns) + sum(encoder.out_dim for encoder in self.encoders.values())
         width = config.hidden[-1]
-        self.trunk = nn.Sequential(mlp(obs_dim, config.hidden[:-1], width), nn.ReLU())
-        self.gaussian = config.head == "gaussian"
-        self.head = GaussianHead(width, ACTION_DIM) if self.gaussian else nn.Linear(width, ACTION_DIM)
+        self.trunk = nn.Sequential(mlp(in_dim, config.hidden[:-1], width), nn.ReLU())
+        self.gaussian = config.head == "gaussian"  # lifebot.agents.transfer reads this
+        self.regression = config.head == "deterministic"
+        if config.head == "mixture":
+            self.head = GaussianMixtureHead(width, ACTION_DIM, config.mixture_modes)
+        else:
+            self.head = GaussianHead(width, ACTION_DIM) if self.gaussian else nn.Linear(width, ACTION_DIM)
 
-    def loss(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        features = self.trunk(obs)
-        if self.gaussian:
-            return -self.head.log_prob(features, actions).mean()
-        return (torch.tanh(self.head(features)) - actions).pow(2).sum(-1).mean()
+    def features(self, obs: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        if not self.image_keys:
+            return self.trunk(obs)
+        missing = [k for k in self.image_keys if k not in (images or {})]
+        if missing:
+            raise ValueError(f"this policy sees camera images: pass images= with {missing}")
+        parts = [obs.index_select(-1, self.state_index), *(self.encoders[k](images[k]) for k in self.image_keys)]
+        return self.trunk(torch.cat(parts, dim=-1))
 
-    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        features = self.trunk(obs)
-        if self.gaussian:
-            return self.head.sample(features, deterministic)
-        return torch.tanh(self.head(features))
+    def loss(
+        self, obs: torch.Tensor, actions: torch.Tensor, images: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        features = self.features(obs, images)
+        if self.regression:
+            return (torch.tanh(self.head(features)) - actions).pow(2).sum(-1).mean()
+        return -self.head.log_prob(features, actions).mean()
+
+    def act(
+        self, obs: torch.Tensor, deterministic: bool = True, images: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        features = self.features(obs, images)
+        if self.regression:
+            return torch.tanh(self.head(features))
+        return self.head.sample(features, deterministic)
 
 
 class BCAgent:
@@ -102,15 +176,19 @@ class BCAgent:
     ) -> list[float]:
         """Gradient steps on minibatches of the dataset's (already normalised) transitions; returns the losses.
 
-        ``dataset`` needs only ``obs`` and ``actions`` tensors; ``regularizer`` adds a term to every loss (EWC).
+        ``dataset`` needs ``obs`` and ``actions`` tensors, and for an image policy ``images`` (camera key ->
+        uint8 (N, H, W, 3) tensor, as ``DemoDataset(paths, image_keys=...)`` has); ``regularizer`` adds a term
+        to every loss (EWC).
         """
+        images = self._training_images(dataset)
+        steps = self.config.steps if steps is None else steps  # 0 means none (a strategy's empty stretch)
         losses = []
         self.policy.train()
-        for _ in tqdm(range(steps or self.config.steps), desc="bc", unit="step", disable=not progress):
+        for _ in tqdm(range(steps), desc="bc", unit="step", disable=not progress):
             index = torch.from_numpy(self.rng.integers(0, len(dataset.obs), size=self.config.batch_size))
             obs = dataset.obs[index].to(self.device)
             actions = dataset.actions[index].to(self.device)
-            loss = self.policy.loss(obs, actions)
+            loss = self.policy.loss(obs, actions, {k: v[index].to(self.device) for k, v in images.items()})
             if regularizer is not None:
                 loss = loss + regularizer()
             self.optimizer.zero_grad()
@@ -120,14 +198,33 @@ class BCAgent:
             self.gradient_steps += 1
         return losses
 
+    def _training_images(self, dataset) -> dict[str, torch.Tensor]:
+        """The image tensors the policy trains on, checked against ``dataset.obs`` (none for a state policy)."""
+        keys = self.policy.image_keys
+        images = getattr(dataset, "images", None) or {}
+        missing = [k for k in keys if k not in images]
+        if missing:
+            raise ValueError(
+                f"this image policy trains on {missing}, which the dataset lacks: record demos with images and "
+                f"load them with DemoDataset(paths, image_keys={keys})"
+            )
+        for key in keys:
+            if len(images[key]) != len(dataset.obs):
+                raise ValueError(f"dataset.images[{key!r}] has {len(images[key])} rows, obs has {len(dataset.obs)}")
+        return {k: images[k] for k in keys}
+
     def predict(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
         """Actions for a batch of observation dicts (or a single one), in [-1, 1]."""
         flat = flatten_state(obs)
         single = flat.ndim == 1
         batch = torch.from_numpy(self.normalizer(flat[None] if single else flat)).to(self.device)
+        images = {}
+        for key in self.policy.image_keys:
+            image = np.ascontiguousarray(obs[key], dtype=np.uint8)
+            images[key] = torch.from_numpy(image[None] if single else image).to(self.device)
         self.policy.eval()
         with torch.no_grad():
-            actions = self.policy.act(batch, deterministic).cpu().numpy()
+            actions = self.policy.act(batch, deterministic, images).cpu().numpy()
         return actions[0] if single else actions
 
     __call__ = predict  # an agent is a policy for lifebot.envs.vector.evaluate

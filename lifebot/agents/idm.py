@@ -27,6 +27,11 @@ class IDMConfig(BCConfig):
     freeze_encoder: bool = True
     """Keep φ fixed while the behaviour-cloning head learns (the paper's protocol); False fine-tunes it."""
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.observation != "state":
+            raise ValueError("inverse-dynamics pretraining runs on state observations (demos keep no next images)")
+
 
 class IDMAgent(BCAgent):
     name = "idm"
@@ -57,8 +62,8 @@ class IDMAgent(BCAgent):
 
     def pretrain(self, dataset: DemoDataset, steps: int | None = None, progress: bool = False) -> list[float]:
         """Train φ (the policy trunk) and the inverse head on (o_t, o_t+1) -> a_t; returns the losses."""
-        losses = []
-        for _ in tqdm(range(steps or self.config.idm_steps), desc="idm", unit="step", disable=not progress):
+        losses, steps = [], self.config.idm_steps if steps is None else steps
+        for _ in tqdm(range(steps), desc="idm", unit="step", disable=not progress):
             index = torch.from_numpy(self.rng.integers(0, len(dataset.obs), size=self.config.batch_size))
             loss = self.inverse_dynamics_loss(
                 dataset.obs[index].to(self.device),
