@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lifebot.cli import demos, quickstart, suites
+from lifebot.cli import demos, quickstart, run, suites
 
-COMMAND_GROUPS = (suites, demos, quickstart)
+COMMAND_GROUPS = (suites, demos, run, quickstart)
 
 
 def build_parser() -> argparse.ArgumentParser:

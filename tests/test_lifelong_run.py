@@ -1,0 +1,169 @@
+"""The lifelong runner on real environments and demonstrations: matrices, report, restart, kill and resume, Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifebot.agents.registry import load_agent
+from lifebot.envs.observations import STATE_SHAPES
+from lifebot.lifelong.executors import ExecutionConfig, execute_run
+from lifebot.lifelong.report import metric_table, write_report
+from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
+from lifebot.lifelong.runner import RunConfig
+
+IN_PROCESS = ExecutionConfig(workers=1)
+
+
+def tiny_config(demos_dir: Path, **changes) -> RunConfig:
+    base = RunConfig(
+        suite="spatial",
+        tasks=2,
+        orderings=(0, 4),
+        seeds=(0,),
+        demos_per_task=2,
+        steps_per_task=30,
+        eval_points=2,
+        episodes=1,
+        demos_dir=str(demos_dir),
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def demos_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("demos")
+
+
+@pytest.fixture(scope="module")
+def er_run(demos_dir, tmp_path_factory):
+    config = tiny_config(demos_dir, strategy="er")
+    root = tmp_path_factory.mktemp("runs") / "er"
+    return config, execute_run(config, root, IN_PROCESS)
+
+
+def test_run_writes_every_matrix_in_the_order_of_each_ordering(er_run):
+    config, run = er_run
+    assert [(u.ordering, u.seed) for u in run.units] == [(0, 0), (4, 0)]
+    suite_order = run.protocol["tasks"]
+    assert run.units[0].order == suite_order and run.units[1].order == suite_order[::-1]
+    for unit in run.units:
+        R, c, b = unit.matrices()
+        assert R.shape == (2, 2) and c.shape == (2, 2) and b.shape == (2,)
+        assert np.all((R >= 0) & (R <= 1))
+        assert [R[k, k] for k in range(2)] == [c[k, -1] for k in range(2)]  # model selection "last"
+        assert len(unit.losses) == 2 and all(np.isfinite(unit.losses[0]))
+        assert unit.versions["mujoco"] == "3.3.7"
+    protocol = run.protocol
+    assert protocol["episodes"] == 1 and protocol["eval_steps"] == [15, 30]
+    assert set(protocol["horizons"]) == set(suite_order) and len(protocol["init_state_sha256"]) == 2
+    assert run.record["code_revision"] and run.record["agent_config"]["hidden"] == [256, 256]
+
+
+def test_every_task_leaves_a_checkpoint_that_loads_and_acts(er_run):
+    _, run = er_run
+    for k in range(2):
+        agent = load_agent(unit_dir(run.root, 4, 0) / "checkpoints" / f"task_{k}.pt")
+        assert agent.config.seed == 0 and agent.gradient_steps == 30 * (k + 1)
+    observation = {key: np.zeros(shape, np.float32) for key, shape in STATE_SHAPES.items()}
+    assert agent.predict(observation).shape == (7,)
+
+
+def test_report_writes_plots_summary_and_metrics(er_run):
+    _, run = er_run
+    table, out = write_report(run)
+    assert {p.name for p in out.iterdir()} >= {
+        "success_matrix_o0.png",
+        "success_matrix_o4.png",
+        "learning_curves.png",
+        "metrics.png",
+        "summary.md",
+        "metrics.json",
+    }
+    assert set(table.per_ordering) == {0, 4} and table.overall["libero_auc"].n == 2
+    assert "AUC (LIBERO)" in (out / "summary.md").read_text()
+    assert json.loads((out / "metrics.json").read_text())["overall"]["gem_acc"]["n"] == 2
+
+
+def test_a_restart_with_another_config_is_refused(er_run, demos_dir):
+    config, run = er_run
+    with pytest.raises(ResultsError, match=r"run.json: holds another run \(config.strategy"):
+        execute_run(replace(config, strategy="sequential"), run.root, IN_PROCESS)
+
+
+def test_a_finished_run_started_again_redoes_nothing(er_run):
+    config, run = er_run
+    stamps = {u: (unit_dir(run.root, *u) / RESULT_FILE).stat().st_mtime_ns for u in [(0, 0), (4, 0)]}
+    again = execute_run(config, run.root, IN_PROCESS)
+    assert [u.R for u in again.units] == [u.R for u in run.units]
+    assert stamps == {u: (unit_dir(run.root, *u) / RESULT_FILE).stat().st_mtime_ns for u in stamps}
+
+
+def test_unknown_names_and_bad_numbers_are_refused(demos_dir):
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        tiny_config(demos_dir, strategy="forgetful")
+    with pytest.raises(KeyError, match="unknown agent"):
+        tiny_config(demos_dir, agent="oracle")
+    with pytest.raises(ValueError, match="orderings 0..4, asked for 7"):
+        execute_run(tiny_config(demos_dir, orderings=(7,)), demos_dir / "bad", IN_PROCESS)
+
+
+def run_command(config: RunConfig, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "lifebot.cli.main",
+        "run",
+        f"--suite={config.suite}",
+        f"--strategy={config.strategy}",
+        f"--orderings={','.join(map(str, config.orderings))}",
+        f"--seeds={','.join(map(str, config.seeds))}",
+        f"--tasks={config.tasks}",
+        f"--demos={config.demos_per_task}",
+        f"--steps={config.steps_per_task}",
+        f"--eval-points={config.eval_points}",
+        f"--episodes={config.episodes}",
+        f"--demos-dir={config.demos_dir}",
+        "--workers=1",
+        f"--out={out}",
+    ]
+
+
+def test_a_killed_run_resumes_after_its_last_task_and_matches_an_uninterrupted_one(er_run, demos_dir, tmp_path):
+    config, uninterrupted = er_run
+    config = replace(config, orderings=(4,))
+    progress = unit_dir(tmp_path / "killed", 4, 0) / PROGRESS_FILE
+    process = subprocess.Popen(run_command(config, tmp_path / "killed"), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (progress.exists() and len(json.loads(progress.read_text())["R"]) == 1):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first task"
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    first_checkpoint = unit_dir(tmp_path / "killed", 4, 0) / "checkpoints" / "task_0.pt"
+    stamp = first_checkpoint.stat().st_mtime_ns
+
+    subprocess.run(run_command(config, tmp_path / "killed"), check=True, capture_output=True)
+    resumed = load_run(tmp_path / "killed").units[0]
+    reference = next(u for u in uninterrupted.units if u.ordering == 4)
+    assert first_checkpoint.stat().st_mtime_ns == stamp  # task 0 was not learned again
+    for matrix in ("b", "R", "c", "losses"):
+        assert getattr(resumed, matrix) == getattr(reference, matrix), matrix
+
+
+def test_units_run_as_ray_tasks_on_a_local_ray_instance_with_the_same_results(er_run, tmp_path):
+    pytest.importorskip("ray")
+    config, local = er_run
+    run = execute_run(config, tmp_path / "ray", ExecutionConfig(executor="ray", workers=1))
+    assert [(u.ordering, u.seed) for u in run.units] == [(0, 0), (4, 0)]
+    assert [(u.R, u.c, u.losses) for u in run.units] == [(u.R, u.c, u.losses) for u in local.units]
+    assert metric_table(run).overall.keys() == metric_table(local).overall.keys()
