@@ -4,14 +4,16 @@
                                         [--idm-steps 3000] [--steps 2000] [--episodes 20] [--out runs/idm]
 
 The encoder is pretrained on the ``pretrain`` suite's demonstrations (all 40 tasks); each target task then gets a
-BC head on the frozen encoder, and a BC agent of the same shape learns from scratch, on the first N
-demonstrations. Both use the pool's observation normalizer and are evaluated on the same fixed states.
+BC head on the frozen encoder (``idm``, the paper's protocol) or fine-tunes encoder and head together
+(``idm-ft``), and a BC agent of the same shape learns from scratch, on the first N demonstrations. All use the
+pool's observation normalizer and are evaluated on the same fixed states.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +58,10 @@ def main() -> None:
             data = DemoDataset([path], max_demos_per_file=count, normalizer=pool_data.normalizer)
             scratch = BCAgent(BCConfig(steps=args.steps, seed=0), data.obs_dim, pool_data.normalizer, MODE)
             idm = IDMAgent(config, data.obs_dim, pool_data.normalizer, MODE)
-            idm.policy.trunk.load_state_dict(encoder)
-            for name, agent in (("scratch", scratch), ("idm", idm)):
+            finetuned = IDMAgent(replace(config, freeze_encoder=False), data.obs_dim, pool_data.normalizer, MODE)
+            for agent in (idm, finetuned):
+                agent.policy.trunk.load_state_dict(encoder)
+            for name, agent in (("scratch", scratch), ("idm", idm), ("idm-ft", finetuned)):
                 agent.learn(data)
                 rate = evaluate(agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task,
                                 control_mode=MODE).success_rate
@@ -66,9 +70,10 @@ def main() -> None:
     print(f"\nIDM pretraining: {len(pool)} pool tasks × {args.pool_demos} demos, {args.idm_steps} steps, "
           f"inverse-dynamics loss {np.mean(idm_losses[:50]):.3f} -> {np.mean(idm_losses[-50:]):.3f}")
     print(f"mean success over {len(tasks)} {args.suite} tasks ({args.episodes} fixed states each, seed 0):")
-    print(f"{'demos':>6} {'scratch':>8} {'idm':>8}")
+    names = ("scratch", "idm", "idm-ft")
+    print(f"{'demos':>6} " + " ".join(f"{name:>8}" for name in names))
     for count in args.counts:
-        print(f"{count:>6} {np.mean(results[('scratch', count)]):8.2f} {np.mean(results[('idm', count)]):8.2f}")
+        print(f"{count:>6} " + " ".join(f"{np.mean(results[(name, count)]):8.2f}" for name in names))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,10 @@ def test_console_script_help(argv):
 
 
 def test_quickstart_runs_end_to_end(tmp_path, capsys):
-    argv = ["quickstart", "--tasks", "1", "--demos", "2", "--episodes", "2", "--workers", "1", "--out", str(tmp_path)]
+    argv = ["quickstart", "--suite", "spatial", "--tasks", "2", "--demos", "2", "--steps", "30", "--episodes", "1"]
+    argv += ["--workers", "1", "--demos-dir", str(tmp_path / "demos"), "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "2/2 replay exactly" in out and "success 1.00" in out
+    assert "2/2 replay exactly" in out and "libero_fwt" in out and "libero_nbt" in out and "libero_auc" in out
+    assert (tmp_path / "run" / "report" / "summary.md").exists()
+    assert len(list((tmp_path / "run" / "units").glob("*/result.json"))) == 2

@@ -119,7 +119,7 @@ def plot_success_matrices(run: Run, out: Path) -> list[Path]:
         units = [u for u in run.units if u.finished and u.ordering == ordering]
         R = np.mean([u.matrices()[0] for u in units], axis=0)
         K = len(R)
-        figure, axis = plt.subplots(figsize=(1.2 + 0.6 * K, 0.9 + 0.5 * K))
+        figure, axis = plt.subplots(figsize=(3.2 + 0.8 * K, 2.4 + 0.7 * K))
         image = axis.imshow(R, vmin=0, vmax=1, cmap="viridis")
         for i in range(K):
             for j in range(K):
@@ -141,17 +141,19 @@ def plot_learning_curves(run: Run, out: Path) -> Path:
     steps = np.asarray(run.protocol["eval_steps"], dtype=float)
     per_task = steps[-1]
     orderings = sorted({u.ordering for u in run.units if u.finished})
+    colours = {task: plt.get_cmap("tab10")(i % 10) for i, task in enumerate(run.protocol["tasks"])}
     figure, axes = plt.subplots(1, len(orderings), figsize=(5 * len(orderings), 3.4), squeeze=False, sharey=True)
     for axis, ordering in zip(axes[0], orderings, strict=True):
         units = [u for u in run.units if u.finished and u.ordering == ordering]
         c = np.mean([u.matrices()[1] for u in units], axis=0)
         for k, task in enumerate(units[0].order):
-            axis.plot(k * per_task + steps, c[k], marker="o", label=_short(task, 30))
-        axis.set_title(f"ordering {ordering}", fontsize=9)
+            axis.plot(k * per_task + steps, c[k], marker="o", color=colours[task])
+        axis.set_title(f"ordering {ordering} (mean of {len(units)} seed(s))", fontsize=9)
         axis.set_xlabel("gradient steps (tasks in order)")
         axis.set_ylim(-0.05, 1.05)
     axes[0][0].set_ylabel("success while learning")
-    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles = [plt.Line2D([], [], color=colour, marker="o", label=_short(task, 30)) for task, colour in colours.items()]
+    axes[0][-1].legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     return _save(figure, out / "learning_curves.png")
 
