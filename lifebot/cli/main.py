@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lifebot.cli import demos, quickstart, run, suites
+from lifebot.cli import demos, leaderboard, quickstart, run, submit, suites
 
-COMMAND_GROUPS = (suites, demos, run, quickstart)
+COMMAND_GROUPS = (suites, demos, run, quickstart, submit, leaderboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

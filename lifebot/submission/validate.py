@@ -1,0 +1,300 @@
+"""Checking a submission file (``lifebot submit validate``): bounded reading, the JSON Schema, then every claim.
+
+A file is read as data only: at most :data:`MAX_BYTES`, nesting at most :data:`MAX_DEPTH` deep (checked before
+parsing), strict JSON (no NaN or Infinity, no repeated keys). Then the published schema of its ``schema`` value
+(:data:`SCHEMAS`), then what a schema cannot say: the suite and protocol are the official suite files', the
+units are exactly the declared orderings × seeds in the suite's orders, the matrices have the unit's shape,
+and every metric recomputed from them equals its claim. Every problem names the file and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+from jsonschema import Draft202012Validator, validators
+
+from lifebot.lifelong.results import unit_name
+from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
+from lifebot.suites.store import Suite, SuiteError, load_suite
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 16
+TOLERANCE = 1e-9  # claims are written with full float precision; anything further off was not computed here
+MAX_PROBLEMS = 20
+# One registry of published schemas: a document's ``schema`` value -> its JSON Schema in schema/.
+SCHEMAS = {SUBMISSION_SCHEMA: "submission-1.json"}
+# JSON Schema counts 1.0 as an integer; an index or a count written as a float is refused instead.
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.why}"
+
+
+class SubmissionError(ValueError):
+    def __init__(self, path: str | Path, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n  ".join(str(p) for p in problems[:MAX_PROBLEMS])
+        more = f"\n  ... and {len(problems) - MAX_PROBLEMS} more" if len(problems) > MAX_PROBLEMS else ""
+        super().__init__(f"{path} is not a valid submission:\n  {shown}{more}")
+
+
+@dataclass(frozen=True)
+class ValidSubmission:
+    """A submission that passed every check, with the bytes it was read from (their hash: its identity)."""
+
+    path: Path
+    document: dict
+    suite: Suite
+    raw: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: object) -> str:
+    return _clip(repr(value), 80)
+
+
+def field_name(path) -> str:
+    """``['units', 0, 'R', 1]`` -> ``units[0].R[1]`` (the document itself is ``(document)``)."""
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "(document)"
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_DEPTH_STEP = np.zeros(256, dtype=np.int64)
+_DEPTH_STEP[[ord("["), ord("{")]] = 1
+_DEPTH_STEP[[ord("]"), ord("}")]] = -1
+
+
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest, brackets inside strings aside (so the parser never recurses deeper)."""
+    brackets = np.frombuffer(_STRING.sub('""', text).encode(), dtype=np.uint8)
+    return int(np.cumsum(_DEPTH_STEP[brackets]).max(initial=0))
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        repeated = sorted({k for k, _ in pairs if sum(1 for other, _ in pairs if other == k) > 1})
+        raise ValueError(f"key {_short(repeated[0])} appears twice in one object")
+    return document
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{_short(text)} is too large for a number")
+    return value
+
+
+def read_document(path: str | Path) -> tuple[dict, bytes]:
+    """The JSON document at ``path`` and its bytes, read within the size and depth bounds."""
+    path = Path(path)
+
+    def fail(why: str) -> SubmissionError:
+        return SubmissionError(path, [Problem("(file)", why)])
+
+    too_big = f"is larger than {MAX_BYTES // 1024 // 1024} MiB, the most a submission may be"
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise fail(too_big)
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise fail(too_big)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"is not UTF-8 text (byte {exc.start})") from None
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise fail(f"nests {depth} levels deep; a submission nests at most {MAX_DEPTH}")
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise fail(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:
+        raise fail(f"is not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise fail("holds a JSON " + type(document).__name__ + ", not an object")
+    try:  # a lone surrogate escape (\ud800) parses, but no page or file could hold it
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise fail("holds text that is not valid Unicode (a lone surrogate escape)") from None
+    return document, raw
+
+
+@cache
+def json_schema(schema_id: str) -> dict:
+    """The published JSON Schema of a submission format (shipped in lifebot/submission/schema/)."""
+    return json.loads(files("lifebot.submission").joinpath("schema", SCHEMAS[schema_id]).read_text())
+
+
+def schema_problems(document: dict) -> list[Problem]:
+    schema_id = document.get("schema")
+    if schema_id not in SCHEMAS:
+        return [Problem("schema", f"is {_short(schema_id)}; this lifebot reads {', '.join(SCHEMAS)}")]
+    validator = StrictValidator(json_schema(schema_id))
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    return [Problem(field_name(e.absolute_path), _clip(e.message)) for e in errors]
+
+
+def suite_problems(document: dict) -> tuple[Suite | None, list[Problem]]:
+    """The suite and protocol against the official suite files (the suite is None when it is not one)."""
+    name, version = document["suite"]["name"], document["suite"]["version"]
+    try:
+        suite = load_suite(name)
+    except SuiteError as exc:
+        return None, [Problem("suite.name", f"is not an official suite ({exc})")]
+    problems = []
+    if version != suite.version:
+        problems.append(Problem("suite.version", f"is {version}; the official {name} suite is version {suite.version}"))
+    protocol = document["protocol"]
+    tasks = protocol["tasks"]
+    if tasks != suite.task_names[: len(tasks)]:
+        problems.append(
+            Problem("protocol.tasks", f"are not the first {len(tasks)} tasks of suite {name}: {suite.task_names}")
+        )
+    for key, official in (
+        ("horizons", lambda t: t.spec.horizon),
+        ("init_state_sha256", lambda t: t.init_states_sha256),
+    ):
+        given = protocol[key]
+        if sorted(given) != sorted(tasks):
+            problems.append(Problem(f"protocol.{key}", f"names tasks {sorted(given)}; protocol.tasks are {tasks}"))
+            continue
+        for task in tasks:
+            if task in suite.task_names and given[task] != official(suite.task(task)):
+                problems.append(
+                    Problem(
+                        f"protocol.{key}.{task}",
+                        f"is {_short(given[task])}; the suite files say {official(suite.task(task))}",
+                    )
+                )
+    states = min(t.num_init_states for t in suite.tasks)
+    if protocol["episodes"] > states:
+        problems.append(Problem("protocol.episodes", f"is {protocol['episodes']}; the suite has {states} fixed states"))
+    return suite, problems
+
+
+def unit_problems(document: dict, suite: Suite) -> list[Problem]:
+    """Units: the declared orderings × seeds once each, in the suite's orders, with matrices of the right shape."""
+    problems = []
+    tasks = document["protocol"]["tasks"]
+    curve_points = len(document["protocol"]["eval_steps"])
+    expected = {(o, s) for o in document["orderings"] for s in document["seeds"]}
+    seen = set()
+    for i, unit in enumerate(document["units"]):
+        where, key = f"units[{i}]", (unit["ordering"], unit["seed"])
+        if key in seen:
+            problems.append(Problem(where, f"repeats ordering {key[0]}, seed {key[1]}"))
+        elif key not in expected:
+            problems.append(Problem(where, f"ordering {key[0]}, seed {key[1]} is not in orderings × seeds"))
+        seen.add(key)
+        if unit["ordering"] >= len(suite.orderings):
+            problems.append(
+                Problem(f"{where}.ordering", f"suite {suite.name} has orderings 0..{len(suite.orderings) - 1}")
+            )
+        else:
+            order = [suite.task_names[t] for t in suite.orderings[unit["ordering"]] if suite.task_names[t] in tasks]
+            if unit["order"] != order:
+                problems.append(
+                    Problem(
+                        f"{where}.order",
+                        f"is not ordering {unit['ordering']} of suite {suite.name} over protocol.tasks ({order})",
+                    )
+                )
+        K = len(unit["order"])
+        shapes = {
+            "b": (len(unit["b"]) in (0, K), f"has {len(unit['b'])} entries, not {K} (one per task) or 0"),
+            "R": (
+                len(unit["R"]) == K and all(len(row) == K for row in unit["R"]),
+                f"is not {K} × {K} ({len(unit['R'])} rows of {sorted({len(row) for row in unit['R']})} entries)",
+            ),
+            "c": (
+                len(unit["c"]) == K and all(len(row) == curve_points for row in unit["c"]),
+                f"is not {K} × {curve_points} (a curve point per protocol.eval_steps for each task)",
+            ),
+        }
+        problems += [Problem(f"{where}.{name}", why) for name, (ok, why) in shapes.items() if not ok]
+    for ordering, seed in sorted(expected - seen):
+        problems.append(Problem("units", f"lack ordering {ordering}, seed {seed} (declared by orderings × seeds)"))
+    names = {unit_name(u["ordering"], u["seed"]) for u in document["units"]}
+    for name in sorted(set(document.get("checkpoints", {})) - names):
+        problems.append(Problem(f"checkpoints.{name}", "is not a unit of this submission"))
+    return problems
+
+
+def claim_problems(document: dict) -> list[Problem]:
+    """Every metric recomputed from the units against the claim: none missing, none extra, none changed."""
+    recomputed, claimed = metric_claims(document["units"]), document["metrics"]
+    problems = [
+        Problem(
+            f"metrics.{name}", "is claimed, but the matrices do not give it (no such metric, or a baseline missing)"
+        )
+        for name in sorted(set(claimed) - set(recomputed))
+    ]
+    problems += [
+        Problem(f"metrics.{name}", "is missing; a submission reports every metric its matrices give")
+        for name in sorted(set(recomputed) - set(claimed))
+    ]
+    for name in sorted(set(claimed) & set(recomputed)):
+        for key, value in recomputed[name].items():
+            if abs(claimed[name][key] - value) > TOLERANCE:
+                problems.append(
+                    Problem(f"metrics.{name}.{key}", f"claims {claimed[name][key]!r}; the matrices give {value!r}")
+                )
+    return problems
+
+
+def validate_document(document: dict, path: str | Path = "(submission)", raw: bytes = b"") -> ValidSubmission:
+    """``document`` as a :class:`ValidSubmission`, or :class:`SubmissionError` listing every problem found."""
+    problems = schema_problems(document)
+    if problems:  # later checks rely on the structure the schema guarantees
+        raise SubmissionError(path, problems)
+    suite, problems = suite_problems(document)
+    if suite is not None:
+        problems += unit_problems(document, suite)
+    if not problems:  # metrics are recomputed only from matrices known to have their shapes
+        problems += claim_problems(document)
+    if problems:
+        raise SubmissionError(path, problems)
+    return ValidSubmission(Path(path), document, suite, raw)
+
+
+def validate_file(path: str | Path) -> ValidSubmission:
+    document, raw = read_document(path)
+    return validate_document(document, path, raw)

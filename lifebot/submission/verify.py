@@ -1,0 +1,81 @@
+"""Re-measuring a submission (``lifebot submit verify``): its final checkpoints on the suite's fixed states.
+
+For every unit, the agent after its last task (``<checkpoints>/units/<unit>/checkpoints/task_<K-1>.pt``, the run
+directory's layout; checked against the submission's hash when it gives one, and loaded as weights only) is
+evaluated on every task of the unit, on the protocol's episodes, exactly as the runner measured the final row of
+``R``. A task agrees when the re-measured success lies in the Wilson score interval of the claimed one
+(95 %, ``protocol.episodes`` trials): evaluation is deterministic, so a disagreement means other
+weights, another simulator, or another claim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from lifebot.agents.registry import load_agent
+from lifebot.lifelong.results import unit_name
+from lifebot.lifelong.runner import EvaluationPool
+from lifebot.submission.make import final_checkpoint, sha256_file
+from lifebot.submission.validate import validate_file
+
+CONFIDENCE_Z = 1.959963984540054  # two-sided 95 %
+
+
+def wilson_interval(rate: float, trials: int, z: float = CONFIDENCE_Z) -> tuple[float, float]:
+    """The Wilson score interval of a success rate measured over ``trials`` episodes."""
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class TaskCheck:
+    unit: str
+    task: str
+    claimed: float
+    measured: float
+    ci_low: float
+    ci_high: float
+
+    @property
+    def agrees(self) -> bool:
+        return self.ci_low - 1e-12 <= self.measured <= self.ci_high + 1e-12
+
+
+@dataclass
+class Verification:
+    checks: list[TaskCheck]
+    problems: list[str]
+    """Units that could not be re-measured (checkpoint missing or not the one the submission hashed)."""
+
+    @property
+    def agrees(self) -> bool:
+        return not self.problems and all(check.agrees for check in self.checks)
+
+
+def verify_submission(path: str | Path, checkpoints: str | Path, workers: int = 1) -> Verification:
+    """Validate the file, then re-evaluate each unit's final checkpoint against the last row of its ``R``."""
+    document = validate_file(path).document
+    protocol, checkpoints = document["protocol"], Path(checkpoints)
+    hashes = document.get("checkpoints", {})
+    result = Verification([], [])
+    for unit in document["units"]:
+        name, order = unit_name(unit["ordering"], unit["seed"]), unit["order"]
+        file = final_checkpoint(checkpoints, unit["ordering"], unit["seed"], len(order))
+        if not file.is_file():
+            result.problems.append(f"{name}: no checkpoint {file}")
+            continue
+        if name in hashes and sha256_file(file) != hashes[name]:
+            result.problems.append(f"{name}: {file} is not the checkpoint the submission hashed (checkpoints.{name})")
+            continue
+        agent = load_agent(file)
+        pool = EvaluationPool(document["suite"]["name"], protocol["control_mode"], protocol["episodes"], workers)
+        try:
+            for task, claimed in zip(order, unit["R"][-1], strict=True):
+                low, high = wilson_interval(claimed, protocol["episodes"])
+                result.checks.append(TaskCheck(name, task, claimed, pool.success(agent, task), low, high))
+        finally:
+            pool.close()
+    return result

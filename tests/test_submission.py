@@ -1,0 +1,292 @@
+"""Leaderboard submissions: made from runs, validated claim by claim, tampered with, re-measured, and published.
+
+The tamper and schema tests use run directories written here by the run-directory contract (random matrices,
+the real suite files and run record); the end-to-end tests use one real tiny lifelong run per module.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from lifebot.cli.main import main
+from lifebot.leaderboard.build import build_site
+from lifebot.lifelong.metrics import run_metrics
+from lifebot.lifelong.results import RESULT_FILE, RUN_FILE, UnitResult, unit_dir, write_json
+from lifebot.lifelong.runner import RunConfig, plan_run
+from lifebot.submission.make import make_submission, metric_claims, write_submission
+from lifebot.submission.validate import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    SubmissionError,
+    json_schema,
+    nesting_depth,
+    validate_document,
+    validate_file,
+)
+
+SUITE, TASKS, EPISODES = "goal", 3, 10
+
+
+def fake_run(root: Path, seed: int = 0, strategy: str = "sequential", orderings=(0, 1), seeds=(0,)) -> Path:
+    """A finished run directory with random success matrices (multiples of 1/episodes), no physics."""
+    record = plan_run(
+        RunConfig(suite=SUITE, strategy=strategy, tasks=TASKS, orderings=orderings, seeds=seeds, episodes=EPISODES)
+    )
+    write_json(root / RUN_FILE, record)
+    rng = np.random.default_rng(seed)
+    points = len(record["protocol"]["eval_steps"])
+
+    def rates(*shape: int) -> list:
+        return (rng.integers(0, EPISODES + 1, size=shape) / EPISODES).tolist()
+
+    for ordering in orderings:
+        for unit_seed in seeds:
+            order = record["protocol"]["orders"][str(ordering)]
+            unit = UnitResult(ordering, unit_seed, order, b=rates(TASKS), R=rates(TASKS, TASKS), c=rates(TASKS, points))
+            write_json(unit_dir(root, ordering, unit_seed) / RESULT_FILE, unit.to_json())
+    return root
+
+
+@pytest.fixture
+def document(tmp_path) -> dict:
+    return make_submission(fake_run(tmp_path / "run"), "sequential BC", "plain fine-tuning")
+
+
+def rejected(document: dict, tmp_path: Path) -> str:
+    """The validation message of a document written to a file (it must be rejected)."""
+    path = write_submission(document, tmp_path / "tampered.json")
+    with pytest.raises(SubmissionError) as error:
+        validate_file(path)
+    assert str(path) in str(error.value)
+    return str(error.value)
+
+
+def test_a_made_submission_follows_the_published_schema_and_validates(document, tmp_path):
+    jsonschema.validate(document, json_schema(document["schema"]))
+    path = write_submission(document, tmp_path / "sub.json")
+    valid = validate_file(path)
+    assert valid.document == document and valid.suite.version == document["suite"]["version"]
+    first = document["units"][0]
+    claimed = run_metrics(np.array(first["R"]), np.array(first["c"]), np.array(first["b"]))
+    assert set(document["metrics"]) == {name for name, value in claimed.items() if np.isfinite(value)}
+    assert "cw_ft" not in document["metrics"]  # needs a reference run: left out, not claimed as NaN
+    assert document["protocol"]["tasks"] == plan_run(RunConfig(suite=SUITE, tasks=TASKS))["protocol"]["tasks"]
+
+
+def _swap_rows(d):
+    R = d["units"][0]["R"]
+    R[0], R[-1] = R[-1], R[0]
+
+
+def _set(*path):
+    *keys, value = path
+
+    def edit(d):
+        for key in keys[:-1]:
+            d = d[key]
+        d[keys[-1]] = value(d[keys[-1]]) if callable(value) else value
+
+    return edit
+
+
+TAMPERINGS = {
+    "changed metric": (_set("metrics", "gem_acc", "mean", lambda v: v + 0.1), "metrics.gem_acc.mean: claims"),
+    "changed CI": (_set("metrics", "forgetting", "ci_high", lambda v: v + 0.01), "metrics.forgetting.ci_high"),
+    "swapped row": (_swap_rows, "the matrices give"),
+    "wrong suite version": (_set("suite", "version", "0123456789abcdef"), "suite.version: is 0123456789abcdef"),
+    "unknown suite": (_set("suite", "name", "nosuchsuite"), "suite.name: is not an official suite"),
+    "rate above 1": (_set("units", 0, "R", 1, 2, 1.5), "units[0].R[1][2]: 1.5 is greater than the maximum of 1"),
+    "negative rate": (_set("units", 1, "c", 0, 0, -0.1), "units[1].c[0][0]: -0.1 is less than the minimum of 0"),
+    "missing row": (_set("units", 0, "R", lambda R: R[:-1]), "units[0].R: is not 3 × 3"),
+    "short curve": (_set("units", 0, "c", 1, lambda c: c[:-1]), "units[0].c: is not 3 × 4"),
+    "order not the suite's": (_set("units", 1, "order", lambda o: o[::-1]), "units[1].order: is not ordering 1"),
+    "ordering outside the suite": (_set("units", 1, "ordering", 99), "units[1].ordering: suite goal has orderings"),
+    "repeated unit": (_set("units", 1, "ordering", 0), "units[1]: repeats ordering 0, seed 0"),
+    "missing unit": (_set("units", lambda u: u[:1]), "units: lack ordering 1, seed 0"),
+    "horizon not the suite's": (
+        _set("protocol", "horizons", "PutRedCubeOnPlate", 9),
+        "protocol.horizons.PutRedCubeOnPlate: is 9;",
+    ),
+    "init states not the suite's": (
+        _set("protocol", "init_state_sha256", "PutRedCubeOnPlate", "0" * 64),
+        "protocol.init_state_sha256.PutRedCubeOnPlate: is '000",
+    ),
+    "more episodes than states": (_set("protocol", "episodes", 51), "protocol.episodes: is 51"),
+    "tasks not the suite's first": (_set("protocol", "tasks", lambda t: t[::-1]), "protocol.tasks: are not the first"),
+    "metric dropped": (_set("metrics", lambda m: {k: v for k, v in m.items() if k != "forgetting"}), "is missing"),
+    "metric invented": (
+        _set("metrics", "cw_ft", {"mean": 0.5, "std": 0.0, "ci_low": 0.5, "ci_high": 0.5, "n": 2}),
+        "metrics.cw_ft: is claimed, but the matrices do not give it",
+    ),
+    "field missing": (lambda d: d.pop("code_revision"), "(document): 'code_revision' is a required property"),
+    "field added": (_set("exploit", "x"), "Additional properties are not allowed ('exploit' was unexpected)"),
+    "other schema": (_set("schema", "lifebot.submission/9"), "schema: is 'lifebot.submission/9'"),
+    "other bootstrap": (_set("bootstrap", "resamples", 10), "bootstrap.resamples: 2000 was expected"),
+    "checkpoint of no unit": (_set("checkpoints", {"o7_s0": "a" * 64}), "checkpoints.o7_s0: is not a unit"),
+    "method name too long": (_set("method", "name", "x" * 101), "method.name: 'xxx"),
+    "float index": (_set("units", 1, "ordering", 1.0), "units[1].ordering: 1.0 is not of type 'integer'"),
+}
+
+
+@pytest.mark.parametrize("tampering", TAMPERINGS, ids=list(TAMPERINGS))
+def test_tampered_submissions_are_rejected_naming_the_field(document, tmp_path, tampering):
+    edit, expected = TAMPERINGS[tampering]
+    tampered = copy.deepcopy(document)
+    edit(tampered)
+    message = rejected(tampered, tmp_path)
+    assert expected in message, message
+
+
+def test_an_unfinished_run_makes_no_submission(tmp_path):
+    run = fake_run(tmp_path / "run")
+    (unit_dir(run, 1, 0) / RESULT_FILE).unlink()
+    with pytest.raises(ValueError, match="units o1_s0 have not finished"):
+        make_submission(run, "half a run")
+
+
+def test_consistent_but_different_matrices_are_accepted(document):
+    """Claims are a function of the matrices: change both together and the file is valid (verify catches it)."""
+    document["units"][0]["R"][-1] = [1.0] * TASKS
+    document["metrics"] = metric_claims(document["units"])
+    validate_document(document)
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_bytes(b'{"schema": "' + b"a" * MAX_BYTES + b'"}')
+    with pytest.raises(
+        SubmissionError, match=r"huge.json is not a valid submission:\n  \(file\): is larger than 4 MiB"
+    ):
+        validate_file(path)
+
+
+def test_deep_nesting_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(SubmissionError, match=f"nests 200000 levels deep; a submission nests at most {MAX_DEPTH}"):
+        validate_file(path)
+    assert nesting_depth('{"a": "[[[[[[[[[[[[[[[[[[[[[[[\\"[["}') == 1  # brackets inside strings do not nest
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"schema": NaN}', "NaN is not a JSON number"),
+        ('{"schema": 1e999}', "'1e999' is too large for a number"),
+        ('{"schema": 1, "schema": 2}', "key 'schema' appears twice"),
+        ('{"schema": ', "is not valid JSON (Expecting value at line 1"),
+        ("[1, 2]", "holds a JSON list, not an object"),
+        ('{"schema": "\\ud800"}', "not valid Unicode (a lone surrogate escape)"),
+    ],
+)
+def test_only_strict_json_objects_are_read(tmp_path, text, expected):
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    with pytest.raises(SubmissionError, match=r"odd.json is not a valid submission") as error:
+        validate_file(path)
+    assert expected in str(error.value)
+
+
+def test_the_leaderboard_shows_only_valid_submissions_with_names_escaped(tmp_path):
+    folder = tmp_path / "submissions"
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    seq = make_submission(fake_run(tmp_path / "a", seed=1), evil, "</p><script>alert(2)</script>")
+    er = make_submission(fake_run(tmp_path / "b", seed=2, strategy="er"), "replay", "experience replay")
+    forged = copy.deepcopy(er)
+    forged["method"]["name"] = "forged"
+    forged["metrics"]["gem_acc"]["mean"] = 1.0
+    for name, document in (("seq", seq), ("er", er), ("forged", forged)):
+        write_submission(document, folder / f"{name}.json")
+    site = build_site(folder, tmp_path / "site")
+    assert {e.document["method"]["name"] for e in site.entries} == {evil, "replay"}
+    assert len(site.rejected) == 1 and "forged.json" in str(site.rejected[0])
+    index = site.index.read_text()
+    assert "forged" not in index and "<script>alert" not in index and "<img src=x" not in index
+    assert html.escape(evil) in index
+    pages = site.index.parent / "submissions"
+    [entry] = [e for e in site.entries if e.document["method"]["name"] == evil]
+    page = (pages / f"{entry.id}.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(2)" in page
+    assert (pages / f"{entry.id}-R.png").stat().st_size > 1000 and (pages / f"{entry.id}-c.png").is_file()
+    assert (pages / f"{entry.id}.json").read_bytes() == (folder / "seq.json").read_bytes()  # byte for byte
+
+
+# --- one real tiny lifelong run: make, validate and verify through the command line ---------------------------
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory) -> Path:
+    from lifebot.lifelong.executors import ExecutionConfig, execute_run
+
+    root = tmp_path_factory.mktemp("real")
+    config = RunConfig(
+        suite=SUITE, tasks=2, demos_per_task=2, steps_per_task=20, eval_points=2, episodes=2, demos_dir=str(root / "d")
+    )
+    execute_run(config, root / "run", ExecutionConfig(workers=1))
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def real_submission(real_run) -> Path:
+    assert main(["submit", "make", str(real_run), "--method", "tiny sequential BC"]) == 0
+    return real_run / "submission.json"
+
+
+def test_a_real_run_makes_a_valid_submission(real_submission, capsys):
+    document = json.loads(real_submission.read_text())
+    assert document["units"][0]["order"] == ["PutBlueCubeInBasket", "StackRedCubeOnBlueCube"]
+    assert set(document["checkpoints"]) == {"o0_s0"}
+    assert main(["submit", "validate", str(real_submission)]) == 0
+    assert "valid, every metric recomputed" in capsys.readouterr().out
+
+
+def test_validate_command_names_the_file_and_field(real_submission, tmp_path, capsys):
+    document = json.loads(real_submission.read_text())
+    document["suite"]["version"] = "f" * 16
+    path = write_submission(document, tmp_path / "wrong.json")
+    assert main(["submit", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"lifebot submit: error: {path} is not a valid submission" in err and "suite.version: is ffff" in err
+
+
+def test_verify_re_measures_the_final_row(real_run, real_submission, capsys):
+    assert main(["submit", "verify", str(real_submission), "--checkpoints", str(real_run), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  agrees\n") == 2 and "agrees with the claimed R" in out
+
+
+def test_verify_rejects_other_weights_and_other_claims(real_run, real_submission, tmp_path, capsys):
+    copied = tmp_path / "copy"
+    shutil.copytree(real_run / "units", copied / "units")
+    checkpoints = copied / "units" / "o0_s0" / "checkpoints"
+    shutil.copy(checkpoints / "task_0.pt", checkpoints / "task_1.pt")  # not the agent the submission hashed
+    assert main(["submit", "verify", str(real_submission), "--checkpoints", str(copied)]) == 1
+    assert "is not the checkpoint the submission hashed (checkpoints.o0_s0)" in capsys.readouterr().out
+
+    document = json.loads(real_submission.read_text())
+    final = document["units"][0]["R"][-1]
+    document["units"][0]["R"][-1] = [1.0 if value < 0.5 else 0.0 for value in final]  # consistent, other claims
+    document["metrics"] = metric_claims(document["units"])
+    path = write_submission(document, tmp_path / "claims.json")
+    assert main(["submit", "verify", str(path), "--checkpoints", str(real_run), "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "DISAGREES" in out and "does NOT agree" in out
+
+
+def test_leaderboard_command_builds_the_site(real_submission, tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    shutil.copy(real_submission, folder / "tiny.json")
+    (folder / "broken.json").write_text("{")
+    assert main(["leaderboard", "build", str(folder), "-o", str(tmp_path / "site")]) == 0
+    captured = capsys.readouterr()
+    assert "1 submission(s) in 1 table(s), 1 left out" in captured.out and "broken.json" in captured.err
+    assert "tiny sequential BC" in (tmp_path / "site" / "index.html").read_text()
