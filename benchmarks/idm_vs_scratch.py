@@ -47,6 +47,7 @@ def main() -> None:
     config = IDMConfig(idm_steps=args.idm_steps, steps=args.steps, seed=0)
     pretrained = IDMAgent(config, pool_data.obs_dim, pool_data.normalizer, MODE)
     idm_losses = pretrained.pretrain(pool_data, progress=True)
+    pretrained.save(args.out / "idm_pretrained.pt")  # lifebot run --agent idm --init-checkpoint <this>
     encoder = pretrained.policy.trunk.state_dict()
 
     tasks = load_suite(args.suite).task_names[: args.tasks]

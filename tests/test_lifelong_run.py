@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from lifebot.agents.idm import IDMAgent, IDMConfig
 from lifebot.agents.registry import load_agent
+from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.observations import STATE_SHAPES
 from lifebot.lifelong.executors import ExecutionConfig, execute_run
 from lifebot.lifelong.report import metric_table, write_report
@@ -167,3 +170,21 @@ def test_units_run_as_ray_tasks_on_a_local_ray_instance_with_the_same_results(er
     assert [(u.ordering, u.seed) for u in run.units] == [(0, 0), (4, 0)]
     assert [(u.R, u.c, u.losses) for u in run.units] == [(u.R, u.c, u.losses) for u in local.units]
     assert metric_table(run).overall.keys() == metric_table(local).overall.keys()
+
+
+def test_an_idm_run_starts_every_unit_from_the_pretrained_encoder_and_keeps_it_frozen(er_run, demos_dir, tmp_path):
+    config, run = er_run
+    with pytest.raises(ValueError, match="agent idm needs init_checkpoint"):
+        replace(config, agent="idm")
+    pool = DemoDataset(sorted((demos_dir / "spatial").glob("*.hdf5")))
+    pretrained = IDMAgent(IDMConfig(idm_steps=20, device="cpu"), pool.obs_dim, pool.normalizer, config.control_mode)
+    pretrained.pretrain(pool)
+    checkpoint = pretrained.save(tmp_path / "idm.pt")
+    idm_config = replace(config, agent="idm", init_checkpoint=str(checkpoint), orderings=(0,))
+    unit = execute_run(idm_config, tmp_path / "idm", IN_PROCESS).units[0]
+    assert unit.finished and load_run(tmp_path / "idm").protocol["init_checkpoint_sha256"]
+    final = load_agent(unit_dir(tmp_path / "idm", 0, 0) / "checkpoints" / "task_1.pt")
+    for name, weight in pretrained.policy.trunk.state_dict().items():
+        assert torch.equal(final.policy.trunk.state_dict()[name], weight), name
+    head = pretrained.policy.head.state_dict()
+    assert not all(torch.equal(final.policy.head.state_dict()[name], weight) for name, weight in head.items())

@@ -27,6 +27,7 @@ def register(commands) -> None:
     run.add_argument("--suite", required=True)
     run.add_argument("--agent", choices=list(AGENTS), default=RunConfig.agent)
     run.add_argument("--agent-config", default="", help="agent YAML (default policies/<agent>.yaml)")
+    run.add_argument("--init-checkpoint", default="", help="agent checkpoint every unit starts from (idm: required)")
     run.add_argument("--strategy", choices=list(STRATEGIES), default=RunConfig.strategy)
     run.add_argument("--orderings", type=integers, default=RunConfig.orderings, help="e.g. 0,1,2")
     run.add_argument("--seeds", type=integers, default=RunConfig.seeds, help="e.g. 0,1,2")
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         suite=args.suite,
         agent=args.agent,
         agent_config=args.agent_config,
+        init_checkpoint=args.init_checkpoint,
         strategy=args.strategy,
         orderings=args.orderings,
         seeds=args.seeds,

@@ -29,7 +29,7 @@ from gymnasium.vector import AutoresetMode
 from tqdm import tqdm
 
 from lifebot.agents.config import config_from_dict
-from lifebot.agents.registry import agent_class, load_agent_config
+from lifebot.agents.registry import agent_class, load_agent, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import CONTROL_MODES
@@ -47,7 +47,7 @@ from lifebot.lifelong.results import (
     write_json,
 )
 from lifebot.lifelong.strategies import STRATEGIES
-from lifebot.suites.store import load_suite
+from lifebot.suites.store import load_suite, sha256_bytes
 from lifebot.versions import versions
 
 MODEL_SELECTIONS = ("last", "libero")
@@ -64,6 +64,9 @@ class RunConfig:
     """Offline agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``."""
     agent_config: str = ""
     """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
+    init_checkpoint: str = ""
+    """Agent checkpoint every unit starts from (its weights, config and observation normalizer), e.g. an IDM
+    encoder pretrained on the ``pretrain`` suite; required for ``idm``, whose encoder is otherwise random."""
     strategy: str = "sequential"
     """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
     orderings: tuple[int, ...] = (0,)
@@ -103,6 +106,8 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"run config: {name} must be {expected}, got {getattr(self, name)!r}")
         agent_class(self.agent)
+        if self.agent == "idm" and not self.init_checkpoint:
+            raise ValueError("run config: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)")
 
     @property
     def eval_steps(self) -> list[int]:
@@ -121,7 +126,13 @@ def plan_run(config: RunConfig) -> dict:
         if not 0 <= ordering < len(suite.orderings):
             raise ValueError(f"suite {suite.name} has orderings 0..{len(suite.orderings) - 1}, asked for {ordering}")
         orders[str(ordering)] = [suite.task_names[i] for i in suite.orderings[ordering] if suite.task_names[i] in tasks]
-    agent_config = load_agent_config(config.agent, config.agent_config or None)
+    if config.init_checkpoint:
+        start = load_agent(config.init_checkpoint)
+        if start.name != config.agent:
+            raise ValueError(f"{config.init_checkpoint}: holds a {start.name!r} agent, not the run's {config.agent!r}")
+        agent_config = start.config
+    else:
+        agent_config = load_agent_config(config.agent, config.agent_config or None)
     protocol = {
         "suite": suite.name,
         "suite_version": suite.version,
@@ -134,6 +145,8 @@ def plan_run(config: RunConfig) -> dict:
         "model_selection": config.model_selection,
         "orders": orders,
     }
+    if config.init_checkpoint:
+        protocol["init_checkpoint_sha256"] = sha256_bytes(Path(config.init_checkpoint).read_bytes())
     return {
         "schema": RUN_SCHEMA,
         "config": dataclasses.asdict(config),
@@ -229,13 +242,20 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
     demos = CollectConfig(suite=protocol["suite"], num_demos=config["demos_per_task"], out=Path(config["demos_dir"]))
     paths = {task: task_file(demos, task) for task in protocol["tasks"]}
-    normalizer = DemoDataset(list(paths.values()), max_demos_per_file=config["demos_per_task"]).normalizer
+    start = load_agent(config["init_checkpoint"]) if config["init_checkpoint"] else None
+    if start is not None:
+        normalizer = start.normalizer  # the encoder was trained on observations scaled this way
+    else:
+        normalizer = DemoDataset(list(paths.values()), max_demos_per_file=config["demos_per_task"]).normalizer
     cls = agent_class(config["agent"])
     agent_config = config_from_dict(cls.config_class, {**record["agent_config"], "seed": seed}, str(root / RUN_FILE))
     obs_dim = len(normalizer.mean)
 
     def make_agent():
-        return cls(agent_config, obs_dim, normalizer, protocol["control_mode"])
+        agent = cls(agent_config, obs_dim, normalizer, protocol["control_mode"])
+        if start is not None:
+            agent.policy.load_state_dict(start.policy.state_dict())
+        return agent
 
     strategy = STRATEGIES[config["strategy"]](make_agent, seed=seed)
     if unit.tasks_done:
