@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from lifebot.agents.registry import load_agent
 from lifebot.lifelong.results import unit_name
 from lifebot.lifelong.runner import EvaluationPool
@@ -61,7 +63,7 @@ def verify_submission(path: str | Path, checkpoints: str | Path, workers: int = 
     protocol, checkpoints = document["protocol"], Path(checkpoints)
     hashes = document.get("checkpoints", {})
     result = Verification([], [])
-    for unit in document["units"]:
+    for unit in tqdm(document["units"], desc="verify", unit="unit"):
         name, order = unit_name(unit["ordering"], unit["seed"]), unit["order"]
         file = final_checkpoint(checkpoints, unit["ordering"], unit["seed"], len(order))
         if not file.is_file():
