@@ -274,7 +274,9 @@ def pretrain_offline(model: WSRL, dataset: DemoDataset, steps: int, config: WSRL
             q_pi = th.maximum(q_pi, mc_returns[index].to(device).view(1, n, 1))
         q_pi = q_pi - pi_log_prob.view(1, n, k)
         pushed_down = th.logsumexp(th.cat([q_random, q_pi], dim=2), dim=2)  # (critics, n)
-        conservative = (pushed_down - th.stack(q_data).squeeze(-1)).mean()
+        # Summed over critics like td_loss, so each critic gets CQL's ½ TD² + α · regulariser whatever the
+        # ensemble size (a mean here would divide α by n_critics).
+        conservative = (pushed_down - th.stack(q_data).squeeze(-1)).mean(dim=1).sum()
         losses.append(model.critic_step(td_loss + config.cql_alpha * conservative))
         model.actor_step(obs, ent_coef)
     return losses

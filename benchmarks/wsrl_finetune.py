@@ -1,0 +1,254 @@
+"""Warm-start RL fine-tuning vs its ablations and baselines: success on the fixed evaluation states over online steps.
+
+    nice -n 5 python benchmarks/wsrl_finetune.py [--suite goal] [--task PickRedCubeLift] [--demos 50]
+        [--bc-steps 3000] [--pretrain-steps 400] [--online-steps 1000] [--warmup 200] [--gradient-steps 1]
+        [--eval-every 250] [--episodes 20] [--seeds 0,1] [--methods wsrl,wsrl_no_warmup,sac_scratch,rlpd]
+        [--out runs/wsrl_finetune]
+
+One task, state observations (normalised with the demonstrations' statistics), ``pd_ee_delta_pose`` control and
+the task's sparse reward (1 on the step the goal holds, which ends the episode), as in the WSRL paper. Methods,
+all on the same learner (SAC with 10 LayerNorm critics, random-2 target) and the same number of online steps:
+
+- ``wsrl``: Cal-QL pretraining of actor and critics on the demos, then ``--warmup`` steps of pretrained-policy
+  rollouts into an empty online buffer (no updates; the paper uses 5,000), then online SAC that never samples
+  the demos;
+- ``wsrl_no_warmup``: the same pretrained weights, updates from the first online step;
+- ``sac_scratch``: random initialisation, no demos at all;
+- ``rlpd``: random initialisation, half of every batch from the demos (offline data retained).
+
+Warmup steps count towards the online steps. Both WSRL variants of a seed start from the same pretrained
+weights. Budget scale-downs from the paper (1M Cal-QL steps, 5,000 warmup steps, 4 updates per step, 250k+
+online steps): ``--pretrain-steps``, ``--warmup``, ``--gradient-steps``, ``--online-steps``. Because a few
+hundred Cal-QL steps from a random actor give a policy that rarely succeeds, the actor first gets
+``--bc-steps`` of behaviour cloning (lifebot's BC, copied into SAC's actor; 0 turns this off) and Cal-QL
+then trains critics and actor from there. The temperature starts at 0.01 (``--ent-coef``): SB3's default of
+1.0 swamps a 0/1 reward until it has adapted, which takes far more steps than this budget.
+
+Success is measured with the deterministic (mean) action at step 0, every ``--eval-every`` steps and after the
+last step, by an SB3 callback; the dip is the lowest success after step 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from gymnasium.vector import AutoresetMode  # noqa: E402
+from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
+
+from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
+from lifebot.agents.transfer import NormalizedStateObservation, copy_actor_into_sac  # noqa: E402
+from lifebot.agents.wsrl import WSRLConfig, make_rlpd, make_wsrl, pretrain_offline  # noqa: E402
+from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
+from lifebot.demos.dataset import DemoDataset, flatten_state  # noqa: E402
+from lifebot.envs.gym_env import LifebotEnv  # noqa: E402
+from lifebot.envs.vector import evaluate, make_vector_env  # noqa: E402
+
+MODE = "pd_ee_delta_pose"
+REWARD = "sparse"
+METHODS = ("wsrl", "wsrl_no_warmup", "sac_scratch", "rlpd")
+
+
+class SuccessCallback(BaseCallback):
+    """Success rate on the fixed evaluation states at step 0, every ``every`` online steps and at the end.
+
+    Evaluates at rollout start, so the updates of the step just taken are included (SB3 trains after each
+    rollout of ``train_freq`` steps).
+    """
+
+    def __init__(self, measure, every: int, label: str):
+        super().__init__()
+        self.measure, self.every, self.label = measure, every, label
+        self.curve: list[tuple[int, float]] = []
+
+    def _evaluate(self) -> None:
+        start = time.perf_counter()
+        rate = self.measure(self.model)
+        self.curve.append((self.num_timesteps, rate))
+        print(
+            f"  {self.label:<28} step {self.num_timesteps:>6}  success {rate:.2f}  "
+            f"({time.perf_counter() - start:.0f} s eval)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def _on_training_start(self) -> None:
+        self._evaluate()
+
+    def _on_rollout_start(self) -> None:
+        if self.num_timesteps >= self.curve[-1][0] + self.every:
+            self._evaluate()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.curve[-1][0] != self.num_timesteps:
+            self._evaluate()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="goal")
+    parser.add_argument("--task", default="PickRedCubeLift")
+    parser.add_argument("--demos", type=int, default=50)
+    parser.add_argument("--bc-steps", type=int, default=3000, help="BC steps for the actor before Cal-QL (0: none)")
+    parser.add_argument("--pretrain-steps", type=int, default=400, help="Cal-QL gradient steps (paper: 1M)")
+    parser.add_argument("--online-steps", type=int, default=1000, help="N environment steps per method")
+    parser.add_argument("--warmup", type=int, default=200, help="WSRL warmup steps, part of N (paper: 5,000)")
+    parser.add_argument("--gradient-steps", type=int, default=1, help="updates per online step (paper: 4)")
+    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--ent-coef", default="auto_0.01", help="SAC temperature: learned, from this initial value")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("runs/wsrl_finetune"))
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    methods = args.methods.split(",")
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    torch.set_num_threads(args.threads)
+    began = time.perf_counter()
+
+    env_kwargs = {"suite": args.suite, "task": args.task, "control_mode": MODE, "reward": REWARD}
+    (path,) = collect(
+        CollectConfig(
+            suite=args.suite,
+            tasks=(args.task,),
+            num_demos=args.demos,
+            workers=2,
+            control_mode=MODE,
+            out=args.out / "demos",
+        ),
+        progress=False,
+    )
+    dataset = DemoDataset([path])
+    normalizer = dataset.normalizer
+    eval_env = make_vector_env(1, autoreset_mode=AutoresetMode.DISABLED, asynchronous=False, **env_kwargs)
+
+    def measure(model) -> float:
+        policy = lambda obs: model.predict(normalizer(flatten_state(obs)), deterministic=True)[0]  # noqa: E731
+        return evaluate(policy, args.episodes, vector_env=eval_env, **env_kwargs).success_rate
+
+    def make_env():
+        return NormalizedStateObservation(LifebotEnv(**env_kwargs), normalizer)
+
+    base = WSRLConfig(gradient_steps=args.gradient_steps, warmup_steps=args.warmup, cql_actions=4, device="cpu")
+    curves: dict[str, dict[int, list[tuple[int, float]]]] = {m: {} for m in methods}
+    seconds: dict[tuple[str, int], float] = {}
+    pretrain_notes = []
+    for seed in seeds:
+        config = dataclasses.replace(base, seed=seed)
+        pretrained = None
+        if {"wsrl", "wsrl_no_warmup"} & set(methods):
+            start = time.perf_counter()
+            pretrain_env = make_env()
+            pretrained = make_wsrl(pretrain_env, config, ent_coef=args.ent_coef)
+            bc_note = ""
+            if args.bc_steps:
+                bc = BCAgent.from_dataset(
+                    BCConfig(hidden=base.net_arch, steps=args.bc_steps, seed=seed, device="cpu"), dataset
+                )
+                bc.learn(dataset)
+                copy_actor_into_sac(bc.policy, pretrained.policy)
+                bc_note = f"BC {args.bc_steps} steps: success {measure(pretrained):.2f}; then "
+            losses = pretrain_offline(pretrained, dataset, args.pretrain_steps, config)
+            with torch.no_grad():
+                q_data = torch.stack(pretrained.critic(dataset.obs, dataset.actions)).mean().item()
+            pretrain_notes.append(
+                f"seed {seed}: {bc_note}Cal-QL {args.pretrain_steps} steps, "
+                f"final loss {np.mean(losses[-20:]) if losses else float('nan'):.1f}, "
+                f"mean soft Q on demo (s, a) {q_data:.2f}, "
+                f"temperature {pretrained.log_ent_coef.detach().exp().item():.4f}"
+                f" ({time.perf_counter() - start:.0f} s)"
+            )
+            print(pretrain_notes[-1], file=sys.stderr, flush=True)
+            pretrain_env.close()
+        for method in methods:
+            start = time.perf_counter()
+            env = make_env()
+            if method == "rlpd":
+                model = make_rlpd(env, config, dataset, ent_coef=args.ent_coef)
+            else:
+                model = make_wsrl(env, config, warmup=method == "wsrl", ent_coef=args.ent_coef)
+            if method.startswith("wsrl"):
+                model.policy.load_state_dict(pretrained.policy.state_dict())
+                with torch.no_grad():
+                    model.log_ent_coef.copy_(pretrained.log_ent_coef)
+            callback = SuccessCallback(measure, args.eval_every, f"{method} seed {seed}")
+            model.learn(total_timesteps=args.online_steps, callback=callback)
+            curves[method][seed] = callback.curve
+            seconds[(method, seed)] = time.perf_counter() - start
+            env.close()
+    eval_env.close()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for color, method in enumerate(methods):
+        steps = [step for step, _ in curves[method][seeds[0]]]
+        rates = np.array([[rate for _, rate in curves[method][seed]] for seed in seeds])
+        axis.plot(steps, rates.mean(axis=0), color=f"C{color}", marker="o", label=method)
+        for row in rates:
+            axis.plot(steps, row, color=f"C{color}", alpha=0.25, linewidth=0.8)
+    if "wsrl" in methods:
+        axis.axvline(args.warmup, color="grey", linestyle=":", linewidth=0.8, label="end of WSRL warmup")
+    axis.set_xlabel("online environment step")
+    axis.set_ylabel(f"success ({args.episodes} fixed states)")
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_title(f"{args.suite}/{args.task}: mean over seeds {args.seeds} (thin: each seed)", fontsize=9)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(args.out / "wsrl_finetune.png", dpi=100)
+
+    print(
+        f"{args.suite}/{args.task}, {MODE}, {REWARD} reward, state observations, {args.demos} demos "
+        f"({len(dataset)} transitions); N = {args.online_steps} online steps per method, "
+        f"{args.gradient_steps} update(s) per step, batch {base.batch_size}, {base.n_critics} critics"
+    )
+    print(
+        f"WSRL: actor from {args.bc_steps} BC steps, {args.pretrain_steps} Cal-QL steps (alpha {base.cql_alpha}, "
+        f"{base.cql_actions} sampled actions), "
+        f"warmup {args.warmup} steps (part of N); temperature {args.ent_coef}; torch threads {args.threads}"
+    )
+    print(
+        f"success on fixed evaluation states 0..{args.episodes - 1} (deterministic action), "
+        f"evaluated every {args.eval_every} steps"
+    )
+    for note in pretrain_notes:
+        print(f"  {note}")
+    print(
+        f"{'method':<16}{'seed':>5}{'step 0':>8}{'dip':>7}{'dip at':>8}{f'step {args.online_steps}':>11}"
+        f"{'best':>7}{'seconds':>9}   curve"
+    )
+    for method in methods:
+        for seed in seeds:
+            curve = curves[method][seed]
+            rates = [rate for _, rate in curve]
+            dip_index = 1 + int(np.argmin(rates[1:]))
+            print(
+                f"{method:<16}{seed:>5}{rates[0]:>8.2f}{rates[dip_index]:>7.2f}{curve[dip_index][0]:>8}"
+                f"{rates[-1]:>11.2f}{max(rates):>7.2f}{seconds[(method, seed)]:>9.0f}   "
+                + " ".join(f"{r:.2f}" for r in rates)
+            )
+        rates = np.array([[rate for _, rate in curves[method][seed]] for seed in seeds])
+        print(
+            f"{method:<16}{'mean':>5}{rates[:, 0].mean():>8.2f}{rates[:, 1:].min(axis=1).mean():>7.2f}{'':>8}"
+            f"{rates[:, -1].mean():>11.2f}{rates.max(axis=1).mean():>7.2f}"
+        )
+    print(f"total wall time {time.perf_counter() - began:.0f} s; curves: {args.out / 'wsrl_finetune.png'}")
+
+
+if __name__ == "__main__":
+    main()
