@@ -128,7 +128,12 @@ def test_image_policy_is_a_policy_for_batched_evaluation(image_data):
 def test_image_policy_needs_images_to_train_on(image_data):
     agent = BCAgent.from_dataset(image_config(), image_data)
     with pytest.raises(ValueError, match="DemoDataset\\(paths, image_keys="):
-        agent.learn(Transitions.of(image_data), steps=1)
+        agent.learn(Transitions(image_data.obs, image_data.actions), steps=1)
+
+
+def test_strategies_carry_the_camera_images_to_image_policies(image_data):
+    agent = BCAgent.from_dataset(image_config(), image_data)
+    assert agent.learn(Transitions.of(image_data), steps=1)
 
 
 @pytest.mark.parametrize("observation", ["state", "image"])
