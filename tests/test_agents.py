@@ -116,6 +116,9 @@ def test_weights_move_into_an_sb3_policy_and_reproduce_actions(dataset, head):
     wrong = SAC("MlpPolicy", env, policy_kwargs={"net_arch": [32]}, device="cpu")
     with pytest.raises(ValueError, match="network shapes differ"):
         copy_actor_into_sac(agent.policy, wrong.policy)
+    mixture = BCAgent.from_dataset(BCConfig(hidden=(64, 64), head="mixture", device="cpu"), dataset)
+    with pytest.raises(ValueError, match="Gaussian-mixture actor"):
+        copy_actor_into_sac(mixture.policy, sac.policy)
     env.close()
 
 

@@ -42,6 +42,8 @@ def copy_actor_into_sac(source, sac_policy) -> None:
 
     After the copy, ``sac.predict(obs, deterministic=True)`` equals the source's deterministic action.
     """
+    if not (source.gaussian or source.regression):
+        raise ValueError("a Gaussian-mixture actor has no single-Gaussian SAC equivalent: use head gaussian")
     actor = sac_policy.actor
     source_layers, target_layers = _linears(source.trunk), _linears(actor.latent_pi)
     if [tuple(s.weight.shape) for s in source_layers] != [tuple(t.weight.shape) for t in target_layers]:
