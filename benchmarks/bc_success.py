@@ -43,8 +43,16 @@ def main() -> None:
 
     suite = load_suite(args.suite)
     tasks = suite.task_names[: args.tasks]
-    paths = collect(CollectConfig(suite=suite.name, tasks=tuple(tasks), num_demos=args.demos, workers=args.workers,
-                                  control_mode=args.control_mode, out=args.out / "demos"))
+    paths = collect(
+        CollectConfig(
+            suite=suite.name,
+            tasks=tuple(tasks),
+            num_demos=args.demos,
+            workers=args.workers,
+            control_mode=args.control_mode,
+            out=args.out / "demos",
+        )
+    )
     figure, axis = plt.subplots(figsize=(7, 4))
     rows = []
     for task, path in zip(tasks, paths, strict=True):
@@ -52,8 +60,15 @@ def main() -> None:
         dataset = DemoDataset([path])
         agent = BCAgent.from_dataset(BCConfig(head=args.head, steps=args.steps, seed=0), dataset)
         losses = agent.learn(dataset, progress=True)
-        result = evaluate(agent, args.episodes, num_envs=args.workers, suite=suite.name, task=task,
-                          control_mode=args.control_mode, policy_control_mode=agent.control_mode)
+        result = evaluate(
+            agent,
+            args.episodes,
+            num_envs=args.workers,
+            suite=suite.name,
+            task=task,
+            control_mode=args.control_mode,
+            policy_control_mode=agent.control_mode,
+        )
         rows.append((task, result.success_rate, len(dataset), time.perf_counter() - start))
         window = max(1, len(losses) // 50)
         axis.plot(np.convolve(losses, np.ones(window) / window, mode="valid"), label=task)
@@ -63,8 +78,10 @@ def main() -> None:
     figure.tight_layout()
     args.out.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.out / "bc_loss.png", dpi=100)
-    print(f"suite {suite.name}, {args.demos} demos/task, {args.steps} steps, {args.head} head, "
-          f"{args.control_mode}, {args.episodes} evaluation episodes (fixed states 0..{args.episodes - 1}), seed 0")
+    print(
+        f"suite {suite.name}, {args.demos} demos/task, {args.steps} steps, {args.head} head, "
+        f"{args.control_mode}, {args.episodes} evaluation episodes (fixed states 0..{args.episodes - 1}), seed 0"
+    )
     for task, rate, transitions, seconds in rows:
         print(f"  {task:<55} success {rate:.2f}   ({transitions} transitions, {seconds:.0f} s)")
     print(f"mean success {np.mean([r[1] for r in rows]):.2f}; loss curves: {args.out / 'bc_loss.png'}")

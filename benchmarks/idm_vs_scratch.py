@@ -41,8 +41,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/idm"))
     args = parser.parse_args()
 
-    pool = collect(CollectConfig(suite="pretrain", num_demos=args.pool_demos, workers=args.workers, control_mode=MODE,
-                                 out=args.out / "demos"))
+    pool = collect(
+        CollectConfig(
+            suite="pretrain", num_demos=args.pool_demos, workers=args.workers, control_mode=MODE, out=args.out / "demos"
+        )
+    )
     pool_data = DemoDataset(pool)
     config = IDMConfig(idm_steps=args.idm_steps, steps=args.steps, seed=0)
     pretrained = IDMAgent(config, pool_data.obs_dim, pool_data.normalizer, MODE)
@@ -51,8 +54,16 @@ def main() -> None:
     encoder = pretrained.policy.trunk.state_dict()
 
     tasks = load_suite(args.suite).task_names[: args.tasks]
-    targets = collect(CollectConfig(suite=args.suite, tasks=tuple(tasks), num_demos=max(args.counts),
-                                    workers=args.workers, control_mode=MODE, out=args.out / "demos"))
+    targets = collect(
+        CollectConfig(
+            suite=args.suite,
+            tasks=tuple(tasks),
+            num_demos=max(args.counts),
+            workers=args.workers,
+            control_mode=MODE,
+            out=args.out / "demos",
+        )
+    )
     results: dict[tuple[str, int], list[float]] = {}
     for task, path in zip(tasks, targets, strict=True):
         for count in args.counts:
@@ -64,12 +75,15 @@ def main() -> None:
                 agent.policy.trunk.load_state_dict(encoder)
             for name, agent in (("scratch", scratch), ("idm", idm), ("idm-ft", finetuned)):
                 agent.learn(data)
-                rate = evaluate(agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task,
-                                control_mode=MODE).success_rate
+                rate = evaluate(
+                    agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task, control_mode=MODE
+                ).success_rate
                 results.setdefault((name, count), []).append(rate)
                 print(f"  {task:<40} {count:>3} demos  {name:<8} success {rate:.2f}", flush=True)
-    print(f"\nIDM pretraining: {len(pool)} pool tasks × {args.pool_demos} demos, {args.idm_steps} steps, "
-          f"inverse-dynamics loss {np.mean(idm_losses[:50]):.3f} -> {np.mean(idm_losses[-50:]):.3f}")
+    print(
+        f"\nIDM pretraining: {len(pool)} pool tasks × {args.pool_demos} demos, {args.idm_steps} steps, "
+        f"inverse-dynamics loss {np.mean(idm_losses[:50]):.3f} -> {np.mean(idm_losses[-50:]):.3f}"
+    )
     print(f"mean success over {len(tasks)} {args.suite} tasks ({args.episodes} fixed states each, seed 0):")
     names = ("scratch", "idm", "idm-ft")
     print(f"{'demos':>6} " + " ".join(f"{name:>8}" for name in names))
