@@ -17,6 +17,7 @@ Edge conventions, stated once here and tested:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -148,6 +149,15 @@ def summarize(
         float(high),
         int(len(values)),
     )
+
+
+def summarize_runs(per_run: list[dict[str, float]], **bootstrap) -> dict[str, Summary]:
+    """Each metric finite in every run (one dict per ordering × seed), summarised over the runs in the order given.
+
+    The one place reports and submissions turn per-run metrics into claims, so both give the same numbers.
+    """
+    names = [name for name in per_run[0] if all(math.isfinite(run[name]) for run in per_run)]
+    return {name: summarize([run[name] for run in per_run], **bootstrap) for name in names}
 
 
 # One registry of run-level metrics: name -> function of (R, c, b, c_ref) for one (ordering, seed) run.

@@ -8,7 +8,6 @@ reference curves of the same tasks: pass a ``single_task`` run as ``reference``.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lifebot.atomic import atomic_output, atomic_write_bytes  # noqa: E402
-from lifebot.lifelong.metrics import Summary, run_metrics, summarize  # noqa: E402
+from lifebot.lifelong.metrics import Summary, run_metrics, summarize_runs  # noqa: E402
 from lifebot.lifelong.results import Run, UnitResult  # noqa: E402
 
 HEADLINE = ("libero_fwt", "libero_nbt", "libero_auc")
@@ -52,7 +51,7 @@ def unit_metrics(unit: UnitResult, c_ref: dict[str, np.ndarray] | None = None) -
         if missing:
             raise ValueError(f"the reference run has no curve (of {c.shape[1]} points) for {', '.join(missing)}")
         ref = np.stack([c_ref[t] for t in unit.order])
-    return {name: value for name, value in run_metrics(R, c, b, ref).items() if not math.isnan(value)}
+    return run_metrics(R, c, b, ref)
 
 
 @dataclass
@@ -69,18 +68,14 @@ def metric_table(run: Run, reference: Run | None = None) -> MetricTable:
     if not units:
         raise ValueError(f"{run.root}: no finished unit yet")
     c_ref = reference_curves(reference) if reference is not None else None
-    per_unit = [{"ordering": u.ordering, "seed": u.seed, **unit_metrics(u, c_ref)} for u in units]
-    names = [name for name in per_unit[0] if name not in ("ordering", "seed")]
-
-    def summaries(rows: list[dict]) -> dict[str, Summary]:
-        return {name: summarize([row[name] for row in rows]) for name in names}
-
-    orderings = sorted({row["ordering"] for row in per_unit})
-    return MetricTable(
-        per_unit=per_unit,
-        overall=summaries(per_unit),
-        per_ordering={o: summaries([r for r in per_unit if r["ordering"] == o]) for o in orderings},
-    )
+    metrics = {(u.ordering, u.seed): unit_metrics(u, c_ref) for u in units}
+    overall = summarize_runs(list(metrics.values()))
+    per_unit = [{"ordering": o, "seed": seed, **{n: m[n] for n in overall}} for (o, seed), m in metrics.items()]
+    per_ordering = {
+        o: summarize_runs([m for (ordering, _), m in metrics.items() if ordering == o])
+        for o in sorted({u.ordering for u in units})
+    }
+    return MetricTable(per_unit=per_unit, overall=overall, per_ordering=per_ordering)
 
 
 def _cell(summary: Summary) -> str:

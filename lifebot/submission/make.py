@@ -26,13 +26,12 @@ import dataclasses
 import hashlib
 import inspect
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from lifebot.atomic import atomic_write_bytes
-from lifebot.lifelong.metrics import run_metrics, summarize
+from lifebot.lifelong.metrics import run_metrics, summarize_runs
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, unit_name
 from lifebot.lifelong.strategies import STRATEGIES
 
@@ -74,12 +73,7 @@ def metric_claims(units: list[dict]) -> dict[str, dict]:
         )
         for u in units
     ]
-    claims = {}
-    for name in per_unit[0]:
-        values = [metrics[name] for metrics in per_unit]
-        if all(math.isfinite(v) for v in values):
-            claims[name] = dataclasses.asdict(summarize(values, **BOOTSTRAP))
-    return claims
+    return {name: dataclasses.asdict(s) for name, s in summarize_runs(per_unit, **BOOTSTRAP).items()}
 
 
 def _strategy(name: str) -> dict:
