@@ -23,6 +23,7 @@ from lifebot.lifelong.executors import ExecutionConfig, execute_run
 from lifebot.lifelong.report import metric_table, write_report
 from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
 from lifebot.lifelong.runner import RunConfig
+from lifebot.lifelong.strategies import STRATEGIES
 
 IN_PROCESS = ExecutionConfig(workers=1)
 
@@ -188,3 +189,15 @@ def test_an_idm_run_starts_every_unit_from_the_pretrained_encoder_and_keeps_it_f
         assert torch.equal(final.policy.trunk.state_dict()[name], weight), name
     head = pretrained.policy.head.state_dict()
     assert not all(torch.equal(final.policy.head.state_dict()[name], weight) for name, weight in head.items())
+
+
+@pytest.mark.parametrize(  # ~10 s each: single_task (which crashed) stays in the default run, the rest are slow
+    "strategy", [name if name == "single_task" else pytest.param(name, marks=pytest.mark.slow) for name in STRATEGIES]
+)
+def test_every_registered_strategy_completes_a_tiny_run(strategy, demos_dir, tmp_path):
+    config = tiny_config(demos_dir, strategy=strategy, orderings=(0,), steps_per_task=10, eval_points=1)
+    unit = execute_run(config, tmp_path / strategy, IN_PROCESS).units[0]
+    R, c, _ = unit.matrices()
+    assert unit.finished and R.shape == (2, 2) and c.shape == (2, 1)
+    last = load_agent(unit_dir(tmp_path / strategy, 0, 0) / "checkpoints" / "task_1.pt")
+    assert last.gradient_steps == (10 if strategy == "single_task" else 20)  # single_task restarts every task

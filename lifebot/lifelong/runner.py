@@ -242,9 +242,9 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
     demos = CollectConfig(suite=protocol["suite"], num_demos=config["demos_per_task"], out=Path(config["demos_dir"]))
     paths = {task: task_file(demos, task) for task in protocol["tasks"]}
-    start = load_agent(config["init_checkpoint"]) if config["init_checkpoint"] else None
-    if start is not None:
-        normalizer = start.normalizer  # the encoder was trained on observations scaled this way
+    initial = load_agent(config["init_checkpoint"]) if config["init_checkpoint"] else None
+    if initial is not None:
+        normalizer = initial.normalizer  # the encoder was trained on observations scaled this way
     else:
         normalizer = DemoDataset(list(paths.values()), max_demos_per_file=config["demos_per_task"]).normalizer
     cls = agent_class(config["agent"])
@@ -253,8 +253,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
     def make_agent():
         agent = cls(agent_config, obs_dim, normalizer, protocol["control_mode"])
-        if start is not None:
-            agent.policy.load_state_dict(start.policy.state_dict())
+        if initial is not None:
+            agent.policy.load_state_dict(initial.policy.state_dict())
         return agent
 
     strategy = STRATEGIES[config["strategy"]](make_agent, seed=seed)
