@@ -1,13 +1,14 @@
 """Warm-start RL fine-tuning vs its ablations and baselines: success on the fixed evaluation states over online steps.
 
     nice -n 5 python benchmarks/wsrl_finetune.py [--suite goal] [--task PickRedCubeLift] [--demos 50]
-        [--bc-steps 3000] [--pretrain-steps 400] [--online-steps 1000] [--warmup 200] [--gradient-steps 1]
+        [--bc-steps 3000] [--pretrain-steps 400] [--online-steps 1000] [--warmup 200]
+        [--agent-config policies/wsrl_cpu.yaml] [--temperature 0.01]
         [--eval-every 250] [--episodes 20] [--seeds 0,1] [--methods wsrl,wsrl_no_warmup,sac_scratch,rlpd]
         [--out runs/wsrl_finetune]
 
 One task, state observations (normalised with the demonstrations' statistics), ``pd_ee_delta_pose`` control and
 the task's sparse reward (1 on the step the goal holds, which ends the episode), as in the WSRL paper. Methods,
-all on the same learner (SAC with 10 LayerNorm critics, random-2 target) and the same number of online steps:
+all on the same learner (``--agent-config``, default the CPU preset) and the same number of online steps:
 
 - ``wsrl``: Cal-QL pretraining of actor and critics on the demos, then ``--warmup`` steps of pretrained-policy
   rollouts into an empty online buffer (no updates; the paper uses 5,000), then online SAC that never samples
@@ -17,12 +18,12 @@ all on the same learner (SAC with 10 LayerNorm critics, random-2 target) and the
 - ``rlpd``: random initialisation, half of every batch from the demos (offline data retained).
 
 Warmup steps count towards the online steps. Both WSRL variants of a seed start from the same pretrained
-weights. Budget scale-downs from the paper (1M Cal-QL steps, 5,000 warmup steps, 4 updates per step, 250k+
-online steps): ``--pretrain-steps``, ``--warmup``, ``--gradient-steps``, ``--online-steps``. Because a few
-hundred Cal-QL steps from a random actor give a policy that rarely succeeds, the actor first gets
-``--bc-steps`` of behaviour cloning (lifebot's BC, copied into SAC's actor; 0 turns this off) and Cal-QL
-then trains critics and actor from there. The temperature starts at 0.01 (``--ent-coef``): SB3's default of
-1.0 swamps a 0/1 reward until it has adapted, which takes far more steps than this budget.
+weights. Budget scale-downs from the paper (20k-1M Cal-QL steps, 5,000 warmup steps, 250k+ online steps):
+``--pretrain-steps``, ``--warmup``, ``--online-steps``. Because a few hundred Cal-QL steps from a random actor
+give a policy that rarely succeeds, the actor first gets ``--bc-steps`` of behaviour cloning (lifebot's BC,
+copied into SAC's actor; 0 turns this off; BC's trunk has no LayerNorm, so the actor's LayerNorm is turned off
+for an exact copy) and Cal-QL then trains critics and actor from there. The temperature starts at 0.01
+(``--temperature``; the paper's 1.0 swamps the reward until it has adapted, which takes more than this budget).
 
 Success is measured with the deterministic (mean) action at step 0, every ``--eval-every`` steps and after the
 last step, by an SB3 callback; the dip is the lowest success after step 0.
@@ -46,8 +47,9 @@ from gymnasium.vector import AutoresetMode  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 
 from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
+from lifebot.agents.registry import load_agent_config  # noqa: E402
 from lifebot.agents.transfer import NormalizedStateObservation, copy_actor_into_sac  # noqa: E402
-from lifebot.agents.wsrl import WSRLConfig, make_rlpd, make_wsrl, pretrain_offline  # noqa: E402
+from lifebot.agents.wsrl import OfflineTransitions, make_rlpd, make_wsrl, pretrain_offline  # noqa: E402
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset, flatten_state  # noqa: E402
 from lifebot.envs.gym_env import LifebotEnv  # noqa: E402
@@ -105,12 +107,12 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, default=400, help="Cal-QL gradient steps (paper: 1M)")
     parser.add_argument("--online-steps", type=int, default=1000, help="N environment steps per method")
     parser.add_argument("--warmup", type=int, default=200, help="WSRL warmup steps, part of N (paper: 5,000)")
-    parser.add_argument("--gradient-steps", type=int, default=1, help="updates per online step (paper: 4)")
+    parser.add_argument("--agent-config", default=None, help="WSRL preset (default policies/wsrl_cpu.yaml)")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--ent-coef", default="auto_0.01", help="SAC temperature: learned, from this initial value")
+    parser.add_argument("--temperature", type=float, default=0.01, help="initial SAC temperature (learned)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("runs/wsrl_finetune"))
     args = parser.parse_args()
@@ -145,7 +147,14 @@ def main() -> None:
     def make_env():
         return NormalizedStateObservation(LifebotEnv(**env_kwargs), normalizer)
 
-    base = WSRLConfig(gradient_steps=args.gradient_steps, warmup_steps=args.warmup, cql_actions=4, device="cpu")
+    base = dataclasses.replace(
+        load_agent_config("wsrl", args.agent_config),
+        warmup_steps=args.warmup,
+        initial_temperature=args.temperature,
+        layer_norm=load_agent_config("wsrl", args.agent_config).layer_norm and not args.bc_steps,
+        device="cpu",
+    )
+    offline = OfflineTransitions.of(dataset, base)
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {m: {} for m in methods}
     seconds: dict[tuple[str, int], float] = {}
     pretrain_notes = []
@@ -155,7 +164,7 @@ def main() -> None:
         if {"wsrl", "wsrl_no_warmup"} & set(methods):
             start = time.perf_counter()
             pretrain_env = make_env()
-            pretrained = make_wsrl(pretrain_env, config, ent_coef=args.ent_coef)
+            pretrained = make_wsrl(pretrain_env, config)
             bc_note = ""
             if args.bc_steps:
                 bc = BCAgent.from_dataset(
@@ -164,7 +173,7 @@ def main() -> None:
                 bc.learn(dataset)
                 copy_actor_into_sac(bc.policy, pretrained.policy)
                 bc_note = f"BC {args.bc_steps} steps: success {measure(pretrained):.2f}; then "
-            losses = pretrain_offline(pretrained, dataset, args.pretrain_steps, config)
+            losses = pretrain_offline(pretrained, offline, args.pretrain_steps, np.random.default_rng(seed))
             with torch.no_grad():
                 q_data = torch.stack(pretrained.critic(dataset.obs, dataset.actions)).mean().item()
             pretrain_notes.append(
@@ -180,9 +189,9 @@ def main() -> None:
             start = time.perf_counter()
             env = make_env()
             if method == "rlpd":
-                model = make_rlpd(env, config, dataset, ent_coef=args.ent_coef)
+                model = make_rlpd(env, config, offline)
             else:
-                model = make_wsrl(env, config, warmup=method == "wsrl", ent_coef=args.ent_coef)
+                model = make_wsrl(env, config, warmup=method == "wsrl")
             if method.startswith("wsrl"):
                 model.policy.load_state_dict(pretrained.policy.state_dict())
                 with torch.no_grad():
@@ -215,12 +224,12 @@ def main() -> None:
     print(
         f"{args.suite}/{args.task}, {MODE}, {REWARD} reward, state observations, {args.demos} demos "
         f"({len(dataset)} transitions); N = {args.online_steps} online steps per method, "
-        f"{args.gradient_steps} update(s) per step, batch {base.batch_size}, {base.n_critics} critics"
+        f"UTD {base.utd} on a {base.batch_size} batch, {base.n_critics} critics"
     )
     print(
         f"WSRL: actor from {args.bc_steps} BC steps, {args.pretrain_steps} Cal-QL steps (alpha {base.cql_alpha}, "
         f"{base.cql_actions} sampled actions), "
-        f"warmup {args.warmup} steps (part of N); temperature {args.ent_coef}; torch threads {args.threads}"
+        f"warmup {args.warmup} steps (part of N); temperature from {args.temperature}; torch threads {args.threads}"
     )
     print(
         f"success on fixed evaluation states 0..{args.episodes - 1} (deterministic action), "

@@ -13,6 +13,7 @@ from lifebot.agents.bc import BCAgent, BCConfig
 from lifebot.agents.checkpoint import CheckpointError
 from lifebot.agents.config import ConfigError, load_config
 from lifebot.agents.device import resolve_device
+from lifebot.agents.registry import AGENTS, load_agent, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.gym_env import LifebotEnv
@@ -144,10 +145,58 @@ def test_every_policy_file_loads_into_its_config():
     from lifebot.agents.idm import IDMConfig
     from lifebot.agents.wsrl import WSRLConfig
 
-    configs = {"bc": BCConfig, "idm": IDMConfig, "wsrl": WSRLConfig}
+    configs = {"bc": BCConfig, "idm": IDMConfig, "wsrl_paper": WSRLConfig, "wsrl_cpu": WSRLConfig}
     assert {p.stem for p in POLICIES.glob("*.yaml")} == set(configs)
     for name, cls in configs.items():
         assert isinstance(load_config(cls, POLICIES / f"{name}.yaml"), cls)
+    assert load_agent_config("wsrl") == load_config(WSRLConfig, POLICIES / "wsrl_cpu.yaml")  # the CPU preset
+
+
+def tiny_config(name: str):
+    """A few-parameter config of every registered agent (the contract tests run them all)."""
+    tiny = {
+        "bc": dict(hidden=(32, 32), batch_size=16),
+        "idm": dict(hidden=(32, 32), idm_hidden=(32,), batch_size=16),
+        "wsrl": dict(
+            n_critics=3, net_arch=(32, 32), batch_size=16, utd=2, pretrain_batch_size=16, cql_actions=2, warmup_steps=4
+        ),
+    }
+    return AGENTS[name].config_class(device="cpu", **tiny[name])
+
+
+@pytest.mark.parametrize("name", sorted(AGENTS))
+def test_every_agent_keeps_the_contract(name, dataset, tmp_path):
+    cls = AGENTS[name]
+    agent = cls.from_dataset(tiny_config(name), dataset)
+    data = agent.transitions(dataset)
+    losses = agent.learn(data, steps=5)
+    assert len(losses) == 5 and np.all(np.isfinite(losses)) and agent.gradient_steps == 5
+    env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+    observation, _ = env.reset(seed=0)
+    action = agent(observation)
+    assert action.shape == (7,) and np.all(np.abs(action) <= 1.0)
+
+    # what a regulariser needs: the policy's parameters get gradients from its supervised loss
+    agent.policy.zero_grad()
+    agent.policy.loss(data.obs[:8], data.actions[:8]).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.policy.parameters())
+
+    if cls.online:
+        points = []
+        agent.learn_online(env, 10, eval_points=[5, 10], evaluate=points.append)
+        assert points == [5, 10] and agent.online_steps == 10
+    else:
+        with pytest.raises(NotImplementedError, match="learns from demonstrations only"):
+            agent.learn_online(env, 10)
+    env.close()
+
+    # save and load keep weights, optimizers and every random state: a loaded agent continues as the original did
+    path = agent.save(tmp_path / f"{name}.pt")
+    expected_action, expected_losses = agent.predict(observation), agent.learn(data, steps=3)
+    loaded = load_agent(path)
+    assert type(loaded) is cls and loaded.config == agent.config
+    np.testing.assert_array_equal(loaded.predict(observation), expected_action)
+    assert loaded.learn(loaded.transitions(dataset), steps=3) == expected_losses
 
 
 @pytest.fixture(scope="module")
@@ -159,57 +208,87 @@ def rl_env(dataset):
     env.close()
 
 
-def test_wsrl_critic_ensemble_layer_norm_and_random_two_target(rl_env):
+def test_wsrl_networks_follow_the_paper(rl_env):
     from lifebot.agents.wsrl import EnsembleCritic, WSRLConfig, make_wsrl
 
-    model = make_wsrl(
-        rl_env,
-        WSRLConfig(n_critics=10, net_arch=(32, 32), warmup_steps=8, gradient_steps=2, batch_size=16, device="cpu"),
-    )
+    model = make_wsrl(rl_env, WSRLConfig(n_critics=10, net_arch=(32, 32), batch_size=16, device="cpu"))
     critic, target = model.policy.critic, model.policy.critic_target
     assert isinstance(critic, EnsembleCritic) and len(critic.q_networks) == 10
     assert any(isinstance(layer, torch.nn.LayerNorm) for layer in critic.q_networks[0])
+    assert any(isinstance(layer, torch.nn.LayerNorm) for layer in model.actor.latent_pi)
     obs = torch.zeros(4, rl_env.observation_space.shape[0])
     actions = torch.zeros(4, 7)
     assert len(critic(obs, actions)) == 10 and len(target(obs, actions)) == 2
+    rates = [
+        g["lr"]
+        for o in (model.actor.optimizer, model.critic.optimizer, model.ent_coef_optimizer)
+        for g in o.param_groups
+    ]
+    assert rates == [1e-4, 3e-4, 1e-4]
+    with pytest.raises(ValueError, match="wsrl config: utd must be at least 1 and divide batch_size"):
+        WSRLConfig(utd=3, batch_size=1024)
 
 
-def test_wsrl_pretrains_offline_then_learns_online_without_offline_data(dataset, rl_env):
-    from lifebot.agents.transfer import copy_actor_into_sac
-    from lifebot.agents.wsrl import WSRLConfig, make_wsrl, pretrain_offline
+def test_wsrl_target_has_no_entropy_backup_and_scales_binary_rewards(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl, returns_to_go
 
-    config = WSRLConfig(
-        n_critics=4, net_arch=(32, 32), warmup_steps=10, gradient_steps=2, batch_size=16, cql_actions=4, device="cpu"
-    )
+    config = WSRLConfig(n_critics=2, net_arch=(16,), gamma=0.5, device="cpu")
     model = make_wsrl(rl_env, config)
-    bc = BCAgent.from_dataset(BCConfig(hidden=(32, 32), device="cpu"), dataset)
-    copy_actor_into_sac(bc.policy, model.policy)  # a warm start from any lifebot actor works too
-    losses = pretrain_offline(model, dataset, steps=20, config=config)
-    assert len(losses) == 20 and np.all(np.isfinite(losses))
-    seen = []  # every observation the environment produced online
-    original_step, original_reset = rl_env.step, rl_env.reset
+    obs = torch.randn(6, rl_env.observation_space.shape[0])
+    rewards, dones = torch.tensor([[0.0], [1.0]] * 3), torch.ones(6, 1)
+    assert torch.equal(model.td_target(rewards, obs, dones).squeeze(1), torch.tensor([-5.0, 5.0] * 3))
+    torch.manual_seed(0)
+    target = model.td_target(rewards, obs, 1 - dones)
+    with torch.no_grad():
+        model.log_ent_coef.fill_(5.0)  # a large temperature changes nothing without backup entropy
+    torch.manual_seed(0)
+    assert torch.equal(model.td_target(rewards, obs, 1 - dones), target)
+    returns = returns_to_go(torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 1.0]), config)
+    np.testing.assert_allclose(returns, [-5 - 0.5 * 5 + 0.25 * 5, -5 + 0.5 * 5, 5.0])
 
-    def recording_step(action):
-        result = original_step(action)
-        seen.append(result[0].tobytes())
-        return result
 
-    def recording_reset(**kwargs):
-        result = original_reset(**kwargs)
-        seen.append(result[0].tobytes())
-        return result
+def test_wsrl_online_update_is_utd_critic_minibatches_then_one_actor_step(dataset):
+    from lifebot.agents.wsrl import WSRLAgent
 
-    rl_env.step, rl_env.reset = recording_step, recording_reset
+    agent = WSRLAgent.from_dataset(tiny_config("wsrl"), dataset)
+    env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+    agent.learn_online(env, 10)  # 4 warmup steps, then an update after each of the 6 others
+    env.close()
+    step = lambda optimizer: int(optimizer.state_dict()["state"][0]["step"])  # noqa: E731
+    assert step(agent.model.critic.optimizer) == 2 * 6 and step(agent.model.actor.optimizer) == 6
+
+
+def test_wsrl_online_phase_draws_no_offline_transition_without_retention(dataset):
+    from lifebot.agents.wsrl import SymmetricReplayBuffer, WSRLAgent
+
+    agent = WSRLAgent.from_dataset(tiny_config("wsrl"), dataset)
+    data = agent.transitions(dataset)
+    agent.learn(data, steps=3)
+    env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+    drawn = []  # every observation an online update trained on
+    sample = type(agent.model.replay_buffer).sample
+
+    def recording_sample(buffer, batch_size, env=None):
+        batch = sample(buffer, batch_size, env)
+        drawn.extend(row.numpy().tobytes() for row in batch.observations)
+        return batch
+
+    demo_rows = {row.numpy().tobytes() for row in data.obs}
     try:
-        model.learn(total_timesteps=30)
+        from stable_baselines3.common.buffers import ReplayBuffer
+
+        ReplayBuffer.sample = recording_sample
+        agent.learn_online(env, 12)
+        assert drawn and not demo_rows & set(drawn)
+        assert not isinstance(agent.model.replay_buffer, SymmetricReplayBuffer)
+        drawn.clear()
+        agent.learn_online(env, 12, offline=data)  # retention: half of every batch from the offline data
+        assert isinstance(agent.model.replay_buffer, SymmetricReplayBuffer)
     finally:
-        rl_env.step, rl_env.reset = original_step, original_reset
-    buffer = model.replay_buffer  # the only thing train() samples from
-    assert buffer.size() == 30
-    produced = set(seen)
-    assert all(buffer.observations[i, 0].tobytes() in produced for i in range(30))
-    assert all(buffer.next_observations[i, 0].tobytes() in produced for i in range(30))
-    assert model._n_updates == (30 - config.warmup_steps) * config.gradient_steps
+        ReplayBuffer.sample = sample
+        env.close()
+    batch = agent.model.replay_buffer.sample(16)
+    assert sum(row.numpy().tobytes() in demo_rows for row in batch.observations) == 8
 
 
 def test_wsrl_warmup_uses_the_policy_not_uniform_noise(rl_env):
@@ -222,14 +301,3 @@ def test_wsrl_warmup_uses_the_policy_not_uniform_noise(rl_env):
         model.policy.actor.log_std.bias.fill_(-10.0)
     model.learn(total_timesteps=10)
     assert np.abs(model.replay_buffer.actions[:10]).max() < 0.01
-
-
-def test_rlpd_baseline_samples_half_of_each_batch_from_the_demos(dataset, rl_env):
-    from lifebot.agents.wsrl import WSRLConfig, make_rlpd
-
-    model = make_rlpd(rl_env, WSRLConfig(n_critics=2, net_arch=(16,), batch_size=8, device="cpu"), dataset)
-    model.learn(total_timesteps=12)
-    batch = model.replay_buffer.sample(8)
-    demo_rows = {row.tobytes() for row in dataset.obs.numpy()}
-    from_demos = sum(row.numpy().tobytes() in demo_rows for row in batch.observations)
-    assert batch.observations.shape[0] == 8 and from_demos >= 4

@@ -134,6 +134,9 @@ def run_command(config: RunConfig, out: Path) -> list[str]:
         f"--tasks={config.tasks}",
         f"--demos={config.demos_per_task}",
         f"--steps={config.steps_per_task}",
+        f"--agent={config.agent}",
+        f"--agent-config={config.agent_config}",
+        f"--online-steps={config.online_steps}",
         f"--eval-points={config.eval_points}",
         f"--episodes={config.episodes}",
         f"--demos-dir={config.demos_dir}",
@@ -201,3 +204,70 @@ def test_every_registered_strategy_completes_a_tiny_run(strategy, demos_dir, tmp
     assert unit.finished and R.shape == (2, 2) and c.shape == (2, 1)
     last = load_agent(unit_dir(tmp_path / strategy, 0, 0) / "checkpoints" / "task_1.pt")
     assert last.gradient_steps == (10 if strategy == "single_task" else 20)  # single_task restarts every task
+
+
+TINY_WSRL = """n_critics: 2
+net_arch: [32, 32]
+batch_size: 16
+utd: 2
+pretrain_batch_size: 16
+cql_actions: 2
+warmup_steps: 4
+buffer_size: 1000
+device: cpu
+"""
+
+
+def wsrl_config(demos_dir: Path, tmp: Path, **changes) -> RunConfig:
+    (tmp / "wsrl_tiny.yaml").write_text(TINY_WSRL)
+    online = dict(agent="wsrl", agent_config=str(tmp / "wsrl_tiny.yaml"), steps_per_task=5, online_steps=16)
+    return tiny_config(demos_dir, orderings=(4,), **{**online, **changes})
+
+
+@pytest.fixture(scope="module")
+def wsrl_run(demos_dir, tmp_path_factory):
+    config = wsrl_config(demos_dir, tmp_path_factory.mktemp("wsrl_config"))
+    return config, execute_run(config, tmp_path_factory.mktemp("runs") / "wsrl", IN_PROCESS)
+
+
+def test_a_wsrl_run_learns_each_task_offline_then_online_and_measures_the_curve_in_online_steps(wsrl_run):
+    config, run = wsrl_run
+    unit = run.units[0]
+    R, c, _ = unit.matrices()
+    assert unit.finished and R.shape == (2, 2) and c.shape == (2, 2)
+    assert run.protocol["curve_unit"] == "online_steps" and run.protocol["eval_steps"] == [8, 16]
+    assert unit.online_steps == [16, 16] and len(unit.task_seconds) == 2
+    assert [R[k, k] for k in range(2)] == [c[k, -1] for k in range(2)]
+    final = load_agent(unit_dir(run.root, 4, 0) / "checkpoints" / "task_1.pt")
+    # task 1 started from where task 0 left it: both pretraining stretches and both online phases are in it
+    assert final.gradient_steps == 2 * 5 and final.online_steps == 2 * 16 and final.online_phases == 2
+    with pytest.raises(ValueError, match="agent wsrl needs online_steps >= 1"):
+        replace(config, online_steps=0)
+    with pytest.raises(ValueError, match="agent bc needs online_steps 0"):
+        replace(config, agent="bc", agent_config="")
+
+
+@pytest.mark.slow
+def test_a_wsrl_run_with_retention_replays_earlier_demonstrations_online(demos_dir, tmp_path):
+    config = wsrl_config(demos_dir, tmp_path, strategy="er")
+    unit = execute_run(config, tmp_path / "er", IN_PROCESS).units[0]
+    assert unit.finished and unit.online_steps == [16, 16]
+
+
+def test_a_wsrl_run_killed_in_an_online_phase_resumes_and_matches_an_uninterrupted_one(wsrl_run, tmp_path):
+    config, uninterrupted = wsrl_run
+    progress = unit_dir(tmp_path / "killed", 4, 0) / PROGRESS_FILE
+    process = subprocess.Popen(run_command(config, tmp_path / "killed"), stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (progress.exists() and len(json.loads(progress.read_text())["R"]) == 1):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first task"
+        time.sleep(0.05)
+    time.sleep(1.0)  # past task 1's 5 pretraining steps, inside its online phase (16 steps with evaluations)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(json.loads(progress.read_text())["R"]) == 1, "killed too late: task 1 had finished"
+
+    subprocess.run(run_command(config, tmp_path / "killed"), check=True, capture_output=True)
+    resumed, reference = load_run(tmp_path / "killed").units[0], uninterrupted.units[0]
+    for matrix in ("b", "R", "c", "losses", "online_steps"):
+        assert getattr(resumed, matrix) == getattr(reference, matrix), matrix

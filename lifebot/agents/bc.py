@@ -11,20 +11,16 @@ and task encoding, and not the object slots (simulator state a real robot lacks)
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from lifebot.agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from lifebot.agents.device import resolve_device
+from lifebot.agents.base import Agent, Regularizer
 from lifebot.agents.networks import GaussianHead, GaussianMixtureHead, ImageEncoder, mlp
-from lifebot.demos.dataset import DemoDataset, Normalizer, flatten_state
+from lifebot.demos.dataset import Normalizer
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.gym_env import CAMERAS
 from lifebot.envs.observations import STATE_KEYS, STATE_SHAPES
@@ -145,49 +141,42 @@ class BCPolicy(nn.Module):
         return self.head.sample(features, deterministic)
 
 
-class BCAgent:
-    """``learn`` on demonstrations, ``predict`` actions, ``save`` and ``load`` safely."""
+class BCAgent(Agent):
+    """Behaviour cloning through the agent contract (:mod:`lifebot.agents.base`)."""
 
     name = "bc"
+    config_class = BCConfig
 
     def __init__(
         self, config: BCConfig, obs_dim: int, normalizer: Normalizer, control_mode: str = DEFAULT_CONTROL_MODE
     ):
-        self.config, self.obs_dim, self.normalizer, self.control_mode = config, obs_dim, normalizer, control_mode
-        self.device = resolve_device(config.device)
-        torch.manual_seed(config.seed)
+        super().__init__(config, obs_dim, normalizer, control_mode)
         self.policy = BCPolicy(obs_dim, config).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
-        self.rng = np.random.default_rng(config.seed)
-        self.gradient_steps = 0
-
-    @classmethod
-    def from_dataset(cls, config: BCConfig, dataset: DemoDataset) -> BCAgent:
-        return cls(config, dataset.obs_dim, dataset.normalizer, dataset.control_mode)
 
     def learn(
         self,
-        dataset: DemoDataset,
+        data,
         steps: int | None = None,
         progress: bool = False,
-        regularizer: Callable[[], torch.Tensor] | None = None,
+        regularizer: Regularizer | None = None,
     ) -> list[float]:
-        """Gradient steps on minibatches of the dataset's (already normalised) transitions; returns the losses.
+        """Gradient steps on minibatches of the (already normalised) transitions; returns the losses.
 
-        ``dataset`` needs ``obs`` and ``actions`` tensors, and for an image policy ``images`` (camera key ->
+        ``data`` needs ``obs`` and ``actions`` tensors, and for an image policy ``images`` (camera key ->
         uint8 (N, H, W, 3) tensor, as ``DemoDataset(paths, image_keys=...)`` has); ``regularizer`` adds a term
         to every loss (EWC).
         """
-        images = self._training_images(dataset)
+        images = self._training_images(data)
         steps = self.config.steps if steps is None else steps  # 0 means none (a strategy's empty stretch)
         losses = []
         self.policy.train()
         for _ in tqdm(range(steps), desc="bc", unit="step", disable=not progress):
-            index = torch.from_numpy(self.rng.integers(0, len(dataset.obs), size=self.config.batch_size))
-            obs = dataset.obs[index].to(self.device)
-            actions = dataset.actions[index].to(self.device)
+            index = torch.from_numpy(self.rng.integers(0, len(data.obs), size=self.config.batch_size))
+            obs = data.obs[index].to(self.device)
+            actions = data.actions[index].to(self.device)
             loss = self.policy.loss(obs, actions, {k: v[index].to(self.device) for k, v in images.items()})
             if regularizer is not None:
                 loss = loss + regularizer()
@@ -213,61 +202,9 @@ class BCAgent:
                 raise ValueError(f"dataset.images[{key!r}] has {len(images[key])} rows, obs has {len(dataset.obs)}")
         return {k: images[k] for k in keys}
 
-    def predict(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch of observation dicts (or a single one), in [-1, 1]."""
-        flat = flatten_state(obs)
-        single = flat.ndim == 1
-        batch = torch.from_numpy(self.normalizer(flat[None] if single else flat)).to(self.device)
-        images = {}
-        for key in self.policy.image_keys:
-            image = np.ascontiguousarray(obs[key], dtype=np.uint8)
-            images[key] = torch.from_numpy(image[None] if single else image).to(self.device)
-        self.policy.eval()
-        with torch.no_grad():
-            actions = self.policy.act(batch, deterministic, images).cpu().numpy()
-        return actions[0] if single else actions
+    def state_dict(self) -> dict:
+        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict()}
 
-    __call__ = predict  # an agent is a policy for lifebot.envs.vector.evaluate
-
-    def save(self, path: str | Path) -> Path:
-        return save_checkpoint(
-            path,
-            self.name,
-            {
-                "config": dataclasses.asdict(self.config),
-                "obs_dim": self.obs_dim,
-                "normalizer": self.normalizer.state_dict(),
-                "control_mode": self.control_mode,
-                "gradient_steps": self.gradient_steps,
-                "policy": self.policy.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                **self._extra_state(),
-            },
-        )
-
-    def _extra_state(self) -> dict:
-        """What a subclass adds to its checkpoint (tensors and plain data only)."""
-        return {}
-
-    def _load_extra_state(self, document: dict) -> None:
-        pass
-
-    config_class = BCConfig
-
-    @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> BCAgent:
-        document = load_checkpoint(path)
-        if document["agent"] != cls.name:
-            raise CheckpointError(path, f"holds a {document['agent']!r} agent, not {cls.name!r}")
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in document["config"].items()}
-        config = cls.config_class(**{**fields, **({"device": device} if device else {})})
-        normalizer = Normalizer(
-            np.asarray(document["normalizer"]["mean"], dtype=np.float32),
-            np.asarray(document["normalizer"]["std"], dtype=np.float32),
-        )
-        agent = cls(config, int(document["obs_dim"]), normalizer, document["control_mode"])
-        agent.policy.load_state_dict(document["policy"])
-        agent.optimizer.load_state_dict(document["optimizer"])
-        agent.gradient_steps = int(document["gradient_steps"])
-        agent._load_extra_state(document)
-        return agent
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])

@@ -49,11 +49,12 @@ class IDMAgent(BCAgent):
                 self.policy.head.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
             )
 
-    def _extra_state(self) -> dict:
-        return {"inverse_head": self.inverse_head.state_dict()}
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "inverse_head": self.inverse_head.state_dict()}
 
-    def _load_extra_state(self, document: dict) -> None:
-        self.inverse_head.load_state_dict(document["inverse_head"])
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.inverse_head.load_state_dict(state["inverse_head"])
 
     def inverse_dynamics_loss(self, obs: torch.Tensor, next_obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         encoder = self.policy.trunk

@@ -1,35 +1,41 @@
-"""The offline agents by name (``bc``, ``idm``): what ``--agent`` selects and what a checkpoint's name means.
+"""The agents by name (``bc``, ``idm``, ``wsrl``): what ``--agent`` selects and what a checkpoint's name means.
 
-Each entry is an agent class with ``config_class``, a constructor ``(config, obs_dim, normalizer,
-control_mode)``, ``learn``, ``predict`` and ``save``/``load``. Its default config is ``policies/<name>.yaml``.
+Each entry is an :class:`~lifebot.agents.base.Agent` (the contract the runner and the strategies use); its
+default config is ``policies/<name>.yaml`` (or the file its ``default_config`` names).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from lifebot.agents.base import Agent
 from lifebot.agents.bc import BCAgent
 from lifebot.agents.checkpoint import CheckpointError, load_checkpoint
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
+from lifebot.agents.wsrl import WSRLAgent
+from lifebot.registry import registers
 
-AGENTS: dict[str, type[BCAgent]] = {agent.name: agent for agent in (BCAgent, IDMAgent)}
+AGENTS: dict[str, type[Agent]] = {}
+for _agent in (BCAgent, IDMAgent, WSRLAgent):
+    registers(AGENTS, _agent.name)(_agent)
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
-def agent_class(name: str) -> type[BCAgent]:
+def agent_class(name: str) -> type[Agent]:
     if name not in AGENTS:
         raise KeyError(f"unknown agent {name!r}; known: {', '.join(AGENTS)}")
     return AGENTS[name]
 
 
 def load_agent_config(name: str, path: str | Path | None = None):
-    """The agent's typed config from ``path``, or from ``policies/<name>.yaml``."""
-    return load_config(agent_class(name).config_class, path or POLICIES_DIR / f"{name}.yaml")
+    """The agent's typed config from ``path``, or from its default file in ``policies/``."""
+    cls = agent_class(name)
+    return load_config(cls.config_class, path or POLICIES_DIR / (cls.default_config or f"{name}.yaml"))
 
 
-def load_agent(path: str | Path, device: str | None = None) -> BCAgent:
-    """Any offline agent's checkpoint, whichever agent wrote it."""
+def load_agent(path: str | Path, device: str | None = None) -> Agent:
+    """Any agent's checkpoint, whichever agent wrote it."""
     name = load_checkpoint(path)["agent"]
     if name not in AGENTS:
         raise CheckpointError(path, f"holds an agent lifebot does not know ({name!r})")

@@ -6,22 +6,26 @@ Three phases:
 1. Offline pretraining of actor and critics on demonstrations with Cal-QL (or CQL): :func:`pretrain_offline`.
 2. Warmup: the pretrained policy (not uniform noise) fills an empty online buffer for ``warmup_steps`` steps.
 3. Online SAC on that buffer only, never sampling offline data again, with the paper's critic: an ensemble of
-   ``n_critics`` (10) LayerNorm critics whose target is the minimum of a random 2, and several critic updates
-   per environment step (``gradient_steps``).
+   ``n_critics`` (10) LayerNorm critics whose target is the minimum of a random 2, ``utd`` critic minibatches
+   per environment step, then one actor update that maximises the minimum over all critics.
 
-SB3 keeps the replay buffer, logging, callbacks and save/load; WSRL overrides the update (``train``: random-2
-target, ensemble-mean actor objective) and the warmup action choice (``_sample_action``).
+Every knob is a :class:`WSRLConfig` field whose default is the paper's code's, cited in its docstring.
+SB3 keeps the replay buffer, logging and callbacks; WSRL overrides the update (``train``) and the warmup
+action choice (``_sample_action``). :class:`WSRLAgent` puts it behind lifebot's agent contract.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
+import gymnasium as gym
 import numpy as np
 import torch as th
 import torch.nn.functional as F
 from stable_baselines3 import SAC
 from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ContinuousCritic
 from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
@@ -29,7 +33,12 @@ from stable_baselines3.common.utils import polyak_update
 from stable_baselines3.sac.policies import SACPolicy
 from torch import nn
 
+from lifebot.agents.base import Agent
+from lifebot.agents.bc import ACTION_DIM
+from lifebot.agents.networks import ACTION_CLAMP
+from lifebot.agents.transfer import NormalizedStateObservation
 from lifebot.demos.dataset import DemoDataset
+from lifebot.envs.control import DEFAULT_CONTROL_MODE
 
 
 class EnsembleCritic(ContinuousCritic):
@@ -81,9 +90,22 @@ class EnsembleCritic(ContinuousCritic):
 
 
 class WSRLPolicy(SACPolicy):
-    """SAC policy whose critics are an :class:`EnsembleCritic`; the target copy answers with a random 2."""
+    """SAC policy with an :class:`EnsembleCritic` (the target copy answers with a random subset) and, with
+    ``layer_norm``, LayerNorm after every hidden layer of the actor too."""
 
-    target_subset = 2
+    def __init__(self, *args, target_critics: int = 2, layer_norm: bool = True, **kwargs):
+        self.target_critics, self.layer_norm = target_critics, layer_norm
+        super().__init__(*args, **kwargs)
+
+    def make_actor(self, features_extractor=None):
+        actor = super().make_actor(features_extractor)
+        if self.layer_norm:
+            kwargs = self.actor_kwargs
+            layers = create_mlp(
+                actor.features_dim, -1, kwargs["net_arch"], kwargs["activation_fn"], post_linear_modules=[nn.LayerNorm]
+            )
+            actor.latent_pi = nn.Sequential(*layers).to(self.device)
+        return actor
 
     def make_critic(self, features_extractor=None) -> ContinuousCritic:
         critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
@@ -91,31 +113,88 @@ class WSRLPolicy(SACPolicy):
 
     def _build(self, lr_schedule) -> None:
         super()._build(lr_schedule)
-        self.critic_target.target_subset = self.target_subset
+        self.critic_target.target_subset = self.target_critics
+
+
+REDUCTIONS = ("min", "mean")
 
 
 @dataclass(frozen=True)
 class WSRLConfig:
+    """WSRL's knobs. Defaults follow the paper's code (github.com/zhouzypaul/wsrl, cited per field) unless the
+    docstring says why not; ``policies/wsrl_paper.yaml`` and ``policies/wsrl_cpu.yaml`` are the two presets."""
+
     n_critics: int = 10
-    """Critic ensemble size (paper: 10)."""
-    gradient_steps: int = 4
-    """Critic (and actor) updates per environment step: the update-to-data ratio."""
+    """Critic ensemble size (``experiments/configs/wsrl_config.py``: ``critic_ensemble_size = 10``)."""
+    target_critics: int = 2
+    """Target critics whose minimum is the TD target, drawn at random per update (``critic_subsample_size = 2``)."""
+    actor_reduction: str = "min"
+    """How the actor reduces the ensemble: ``min`` over all critics (``wsrl/agents/sac.py``, ``policy_loss_fn``:
+    ``predicted_qs.min(axis=0)``) or ``mean`` (REDQ's)."""
+    backup_entropy: bool = False
+    """Subtract α log π in the TD target (``experiments/configs/sac_config.py``: ``backup_entropy = False``)."""
+    layer_norm: bool = True
+    """LayerNorm on actor and critic hidden layers (``wsrl_config.py``: ``use_layer_norm = True`` for both)."""
+    actor_learning_rate: float = 1e-4
+    """Actor Adam step size (``sac_config.py``: ``actor_optimizer_kwargs.learning_rate = 1e-4``)."""
+    critic_learning_rate: float = 3e-4
+    """Critic Adam step size (``sac_config.py``: ``critic_optimizer_kwargs.learning_rate = 3e-4``)."""
+    temperature_learning_rate: float = 1e-4
+    """Temperature Adam step size (``sac_config.py``: ``temperature_optimizer_kwargs.learning_rate = 1e-4``)."""
+    initial_temperature: float = 1.0
+    """Initial SAC temperature α (``sac_config.py``: ``temperature_init = 1.0``); its target entropy is −dim(A)."""
+    utd: int = 4
+    """Update-to-data ratio: per environment step the batch is split into ``utd`` critic minibatches, then one
+    actor and temperature update on the whole batch (``launch_wsrl_finetune.sh``: ``--utd 4``;
+    ``SACAgent.update_high_utd``)."""
+    batch_size: int = 1024
+    """Online batch per environment step, ``utd`` critic minibatches of ``batch_size / utd``
+    (``launch_wsrl_finetune.sh``: ``--batch_size 1024``)."""
     warmup_steps: int = 5000
-    """Steps of pretrained-policy rollouts put in the empty online buffer before updates start (paper: 5,000)."""
+    """Online steps of pretrained-policy rollouts into the empty buffer before updates start, counted in the
+    online steps (``launch_wsrl_finetune.sh``: ``--warmup_steps 5000``)."""
+    reward_scale: float = 10.0
+    """Rewards become ``r * reward_scale + reward_bias`` for learning (``wsrl/envs/wrappers/reward_scale.py``).
+    The paper's binary tasks map to {−5, +5}: Adroit (rewards {−1, 0}) with ×10 +5, AntMaze (rewards {0, 1})
+    with ×10 −5. lifebot's sparse reward is {0, 1}, so AntMaze's scale and bias give the paper's {−5, +5}."""
+    reward_bias: float = -5.0
+    """See ``reward_scale`` (AntMaze's ``--reward_bias -5.0``; Adroit's +5 is for rewards in {−1, 0})."""
     net_arch: tuple[int, ...] = (256, 256)
-    """Hidden widths of actor and critics (the actor matches lifebot's BC trunk for weight transfer)."""
-    learning_rate: float = 3e-4
-    batch_size: int = 256
+    """Hidden widths of actor and critics (``sac_config.py``: ``hidden_dims = [256, 256]``; the Adroit config
+    uses 512-wide nets, the GPU preset's choice)."""
     gamma: float = 0.99
+    """Discount (``sac_config.py``: ``discount = 0.99``)."""
+    tau: float = 0.005
+    """Polyak rate of the target critics after every critic update (``soft_target_update_rate = 5e-3``)."""
     buffer_size: int = 1_000_000
+    """Online replay capacity (``finetune.py``: ``replay_buffer_capacity``); empty at the start of each online
+    phase (WSRL keeps no offline data)."""
     offline_method: str = "calql"
-    """``calql`` (Cal-QL: CQL with the push-down bounded below by Monte-Carlo returns) or ``cql``."""
+    """Offline pretraining: ``calql`` (CQL with the push-down bounded below by Monte-Carlo returns; the paper's
+    WSRL starts from Cal-QL) or ``cql``."""
+    pretrain_batch_size: int = 256
+    """Batch of each offline (Cal-QL) step (``finetune.py``'s default ``--batch_size 256`` for Cal-QL runs)."""
+    pretrain_steps: int = 20_000
+    """Offline gradient steps per call to ``learn`` (``launch_calql_finetune.sh`` for Adroit: 20,000)."""
     cql_alpha: float = 5.0
-    """Weight of the conservative regulariser during offline pretraining."""
+    """Weight of the conservative regulariser (``cql_config.py``: ``cql_alpha = 5.0``; Adroit uses 1.0)."""
     cql_actions: int = 10
-    """Random and policy actions per state in the conservative regulariser."""
+    """Random and policy actions per state in the conservative regulariser (``cql_n_actions = 10``)."""
     seed: int = 0
+    """Seeds initialisation, minibatches and each online phase's rollouts."""
     device: str = "auto"
+    """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
+
+    def __post_init__(self):
+        checks = {
+            "actor_reduction": (self.actor_reduction in REDUCTIONS, f"one of {REDUCTIONS}"),
+            "offline_method": (self.offline_method in ("calql", "cql"), "'calql' or 'cql'"),
+            "target_critics": (1 <= self.target_critics <= self.n_critics, "between 1 and n_critics"),
+            "utd": (self.utd >= 1 and self.batch_size % self.utd == 0, "at least 1 and divide batch_size"),
+        }
+        for name, (ok, expected) in checks.items():
+            if not ok:
+                raise ValueError(f"wsrl config: {name} must be {expected}, got {getattr(self, name)!r}")
 
 
 class WSRL(SAC):
@@ -123,35 +202,57 @@ class WSRL(SAC):
 
     policy_aliases = {**SAC.policy_aliases, "WSRLPolicy": WSRLPolicy}
 
+    def __init__(self, *args, wsrl_config: WSRLConfig, **kwargs):
+        self.wsrl = wsrl_config
+        self.critic_losses: list[float] = []  # one per online update (the mean over its critic minibatches)
+        super().__init__(*args, **kwargs)
+        for optimizer, lr in (
+            (self.actor.optimizer, wsrl_config.actor_learning_rate),
+            (self.critic.optimizer, wsrl_config.critic_learning_rate),
+            (self.ent_coef_optimizer, wsrl_config.temperature_learning_rate),
+        ):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
     def _sample_action(self, learning_starts, action_noise=None, n_envs=1):
         # The warmup rolls out the (pretrained) policy rather than uniform random actions.
         return super()._sample_action(0, action_noise, n_envs)
 
-    def _entropy_step(self, log_prob: th.Tensor) -> th.Tensor:
-        if self.ent_coef_optimizer is None:
-            return self.ent_coef_tensor
-        ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
+    def scaled(self, rewards: th.Tensor) -> th.Tensor:
+        return rewards * self.wsrl.reward_scale + self.wsrl.reward_bias
+
+    def temperature_step(self, obs: th.Tensor) -> th.Tensor:
+        with th.no_grad():
+            _, log_prob = self.actor.action_log_prob(obs)
+        loss = -(self.log_ent_coef * (log_prob.reshape(-1, 1) + self.target_entropy)).mean()
         self.ent_coef_optimizer.zero_grad()
-        ent_coef_loss.backward()
+        loss.backward()
         self.ent_coef_optimizer.step()
         return th.exp(self.log_ent_coef.detach())
 
-    def td_target(self, rewards, next_obs, dones, ent_coef) -> th.Tensor:
-        """r + γ (1 − done) (min of a random 2 target critics − α log π) at the next state."""
+    def td_target(self, rewards, next_obs, dones) -> th.Tensor:
+        """scaled r + γ (1 − done) · min of a random ``target_critics`` target critics at the next state's
+        policy action (minus α log π only with ``backup_entropy``)."""
         with th.no_grad():
             next_actions, next_log_prob = self.actor.action_log_prob(next_obs)
             next_q = th.cat(self.critic_target(next_obs, next_actions), dim=1).min(dim=1, keepdim=True).values
-            next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
-            return rewards + (1 - dones) * self.gamma * next_q
+            if self.wsrl.backup_entropy:
+                next_q = next_q - th.exp(self.log_ent_coef) * next_log_prob.reshape(-1, 1)
+            return self.scaled(rewards) + (1 - dones) * self.gamma * next_q
 
-    def actor_step(self, obs: th.Tensor, ent_coef: th.Tensor) -> float:
-        """Maximise the ensemble-mean Q minus the entropy penalty (REDQ's actor objective)."""
+    def actor_step(self, obs: th.Tensor, regularizer=None) -> float:
+        """Maximise the ensemble's ``actor_reduction`` of Q minus α log π (then the temperature's step)."""
+        ent_coef = th.exp(self.log_ent_coef.detach())
         actions_pi, log_prob = self.actor.action_log_prob(obs)
-        q_pi = th.cat(self.critic(obs, actions_pi), dim=1).mean(dim=1, keepdim=True)
-        actor_loss = (ent_coef * log_prob.reshape(-1, 1) - q_pi).mean()
+        q_all = th.cat(self.critic(obs, actions_pi), dim=1)
+        q_pi = q_all.min(dim=1).values if self.wsrl.actor_reduction == "min" else q_all.mean(dim=1)
+        actor_loss = (ent_coef * log_prob - q_pi).mean()
+        if regularizer is not None:
+            actor_loss = actor_loss + regularizer()
         self.actor.optimizer.zero_grad()
         actor_loss.backward()
         self.actor.optimizer.step()
+        self.temperature_step(obs)
         return float(actor_loss.detach())
 
     def critic_step(self, loss: th.Tensor) -> float:
@@ -161,19 +262,23 @@ class WSRL(SAC):
         polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
         return float(loss.detach())
 
+    def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
+        target = self.td_target(data.rewards, data.next_observations, data.dones)
+        return 0.5 * sum(F.mse_loss(q, target) for q in self.critic(data.observations, data.actions))
+
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        """Per call (one environment step): ``utd`` critic updates on minibatches of one sampled batch, then one
+        actor and temperature update on the whole batch (the paper's ``update_high_utd``)."""
         self.policy.set_training_mode(True)
-        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
         critic_losses, actor_losses = [], []
         for _ in range(gradient_steps):
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
-            _, log_prob = self.actor.action_log_prob(data.observations)
-            ent_coef = self._entropy_step(log_prob.reshape(-1, 1))
-            target = self.td_target(data.rewards, data.next_observations, data.dones, ent_coef)
-            current = self.critic(data.observations, data.actions)
-            critic_losses.append(self.critic_step(0.5 * sum(F.mse_loss(q, target) for q in current)))
-            actor_losses.append(self.actor_step(data.observations, ent_coef))
+            for part in th.chunk(th.arange(batch_size, device=self.device), self.wsrl.utd):
+                minibatch = ReplayBufferSamples(*(field[part] for field in data[:5]))
+                critic_losses.append(self.critic_step(self.td_loss(minibatch)))
+            actor_losses.append(self.actor_step(data.observations))
         self._n_updates += gradient_steps
+        self.critic_losses.append(float(np.mean(critic_losses)))
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/critic_loss", float(np.mean(critic_losses)))
         self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
@@ -184,83 +289,99 @@ def make_wsrl(env, config: WSRLConfig, warmup: bool = True, **sac_kwargs) -> WSR
     return WSRL(
         "WSRLPolicy",
         env,
-        learning_rate=config.learning_rate,
+        wsrl_config=config,
+        learning_rate=config.critic_learning_rate,
         buffer_size=config.buffer_size,
         learning_starts=config.warmup_steps if warmup else 0,
         batch_size=config.batch_size,
+        tau=config.tau,
         gamma=config.gamma,
         train_freq=1,
-        gradient_steps=config.gradient_steps,
+        gradient_steps=1,
+        ent_coef=f"auto_{config.initial_temperature}",
         seed=config.seed,
         device=config.device,
-        policy_kwargs={"net_arch": list(config.net_arch), "n_critics": config.n_critics},
+        policy_kwargs={
+            "net_arch": list(config.net_arch),
+            "n_critics": config.n_critics,
+            "target_critics": config.target_critics,
+            "layer_norm": config.layer_norm,
+        },
         **sac_kwargs,
     )
 
 
+def rl_fields(data, index=None) -> ReplayBufferSamples:
+    """(obs, actions, next obs, dones, rewards) of offline transitions (``extras`` holds the last three)."""
+    pick = (lambda t: t) if index is None else (lambda t: t[index])  # noqa: E731
+    extras = data.extras
+    return ReplayBufferSamples(
+        pick(data.obs),
+        pick(data.actions),
+        pick(extras["next_obs"]),
+        pick(extras["dones"]).reshape(-1, 1),
+        pick(extras["rewards"]).reshape(-1, 1),
+    )
+
+
 class SymmetricReplayBuffer(ReplayBuffer):
-    """RLPD's symmetric sampling (the "offline data retained" baseline): half of every batch from the demos."""
+    """RLPD's symmetric sampling (offline data retained): half of every batch from offline transitions."""
 
     offline: ReplayBufferSamples | None = None
 
-    def set_offline(self, dataset: DemoDataset) -> None:
-        as_column = lambda t: t.reshape(-1, 1).to(self.device)  # noqa: E731
-        self.offline = ReplayBufferSamples(
-            dataset.obs.to(self.device),
-            dataset.actions.to(self.device),
-            dataset.next_obs.to(self.device),
-            as_column(dataset.dones),
-            as_column(dataset.rewards),
-        )
+    def set_offline(self, data) -> None:
+        self.offline = ReplayBufferSamples(*(field.to(self.device) for field in rl_fields(data)[:5]))
 
     def sample(self, batch_size: int, env=None) -> ReplayBufferSamples:
         if self.offline is None:
-            raise RuntimeError("SymmetricReplayBuffer needs set_offline(dataset) before sampling")
+            raise RuntimeError("SymmetricReplayBuffer needs set_offline(data) before sampling")
         online = super().sample(batch_size - batch_size // 2, env)
         index = th.randint(0, len(self.offline.observations), (batch_size // 2,), device=self.device)
         offline = [field[index] for field in self.offline[:5]]
         return ReplayBufferSamples(*(th.cat([on, off]) for on, off in zip(online[:5], offline, strict=True)))
 
 
-def make_rlpd(env, config: WSRLConfig, dataset: DemoDataset, **sac_kwargs) -> WSRL:
-    """The baseline that keeps the offline data: WSRL's learner sampling half of each batch from the demos."""
-    model = make_wsrl(env, config, warmup=False, replay_buffer_class=SymmetricReplayBuffer, **sac_kwargs)
-    model.replay_buffer.set_offline(dataset)
-    return model
-
-
-def returns_to_go(dataset: DemoDataset, gamma: float) -> th.Tensor:
-    """Discounted Monte-Carlo return of every transition within its demonstration (Cal-QL's lower bound)."""
-    rewards, dones = dataset.rewards.numpy(), dataset.dones.numpy()
-    returns = np.zeros_like(rewards)
+def returns_to_go(rewards: th.Tensor, dones: th.Tensor, config: WSRLConfig) -> th.Tensor:
+    """Discounted Monte-Carlo return of the scaled reward from every transition to its demonstration's end
+    (Cal-QL's lower bound); demonstrations are consecutive rows, each ending with ``done``."""
+    scaled, dones = (rewards.numpy() * config.reward_scale + config.reward_bias), dones.numpy()
+    returns = np.zeros_like(scaled)
     running = 0.0
-    for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * running * (1.0 - dones[t])
+    for t in range(len(scaled) - 1, -1, -1):
+        running = scaled[t] + config.gamma * running * (1.0 - dones[t])
         returns[t] = running
     return th.from_numpy(returns)
 
 
-def pretrain_offline(model: WSRL, dataset: DemoDataset, steps: int, config: WSRLConfig) -> list[float]:
-    """Cal-QL / CQL pretraining of ``model``'s actor and critic ensemble on demonstration transitions."""
-    if config.offline_method not in ("calql", "cql"):
-        raise ValueError(f"offline_method must be 'calql' or 'cql', got {config.offline_method!r}")
-    device = model.device
-    mc_returns = returns_to_go(dataset, config.gamma).to(device)
-    rng = np.random.default_rng(config.seed)
-    action_dim = dataset.actions.shape[1]
+@dataclass
+class OfflineTransitions:
+    """Demonstration transitions as WSRL learns from them: ``extras`` adds next obs, rewards, dones, returns."""
+
+    obs: th.Tensor
+    actions: th.Tensor
+    extras: dict[str, th.Tensor]
+    images: dict[str, th.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, dataset: DemoDataset, config: WSRLConfig) -> OfflineTransitions:
+        extras = {"next_obs": dataset.next_obs, "rewards": dataset.rewards, "dones": dataset.dones}
+        extras["returns"] = returns_to_go(dataset.rewards, dataset.dones, config)
+        return cls(dataset.obs, dataset.actions, extras)
+
+
+def pretrain_offline(model: WSRL, data, steps: int, rng: np.random.Generator, regularizer=None) -> list[float]:
+    """Cal-QL / CQL pretraining of ``model``'s actor and critic ensemble on offline transitions (with
+    ``extras``: :class:`OfflineTransitions`); one critic and one actor update per step. Returns critic losses."""
+    config, device = model.wsrl, model.device
+    action_dim = data.actions.shape[1]
     log_uniform_density = action_dim * np.log(0.5)  # uniform on [-1, 1]^d
     model.policy.set_training_mode(True)
     losses = []
     for _ in range(steps):
-        index = th.from_numpy(rng.integers(0, len(dataset.obs), size=config.batch_size))
-        obs, next_obs = dataset.obs[index].to(device), dataset.next_obs[index].to(device)
-        actions = dataset.actions[index].to(device)
-        rewards, dones = dataset.rewards[index].to(device)[:, None], dataset.dones[index].to(device)[:, None]
-        _, log_prob = model.actor.action_log_prob(obs)
-        ent_coef = model._entropy_step(log_prob.reshape(-1, 1))
-        target = model.td_target(rewards, next_obs, dones, ent_coef)
-        q_data = model.critic(obs, actions)
-        td_loss = 0.5 * sum(F.mse_loss(q, target) for q in q_data)
+        index = th.from_numpy(rng.integers(0, len(data.obs), size=config.pretrain_batch_size))
+        batch = ReplayBufferSamples(*(f.to(device) for f in rl_fields(data, index)[:5]))
+        obs = batch.observations
+        td_loss = model.td_loss(batch)
 
         # Conservative regulariser: push down Q on random and policy actions, push up on the data's.
         n, k = len(obs), config.cql_actions
@@ -271,12 +392,145 @@ def pretrain_offline(model: WSRL, dataset: DemoDataset, steps: int, config: WSRL
         q_random = th.stack(model.critic(repeated, random_actions)).view(-1, n, k) - log_uniform_density
         q_pi = th.stack(model.critic(repeated, pi_actions)).view(-1, n, k)
         if config.offline_method == "calql":  # Cal-QL: never push below the Monte-Carlo return
-            q_pi = th.maximum(q_pi, mc_returns[index].to(device).view(1, n, 1))
+            q_pi = th.maximum(q_pi, data.extras["returns"][index].to(device).view(1, n, 1))
         q_pi = q_pi - pi_log_prob.view(1, n, k)
         pushed_down = th.logsumexp(th.cat([q_random, q_pi], dim=2), dim=2)  # (critics, n)
-        # Summed over critics like td_loss, so each critic gets CQL's ½ TD² + α · regulariser whatever the
+        q_data = th.stack(model.critic(obs, batch.actions)).squeeze(-1)
+        # Summed over critics like the TD loss, so each critic gets CQL's ½ TD² + α · regulariser whatever the
         # ensemble size (a mean here would divide α by n_critics).
-        conservative = (pushed_down - th.stack(q_data).squeeze(-1)).mean(dim=1).sum()
+        conservative = (pushed_down - q_data).mean(dim=1).sum()
         losses.append(model.critic_step(td_loss + config.cql_alpha * conservative))
-        model.actor_step(obs, ent_coef)
+        model.actor_step(obs, regularizer)
     return losses
+
+
+class SpacesOnly(gym.Env):
+    """An environment that only has spaces: SB3 builds the learner from it before any real task exists."""
+
+    def __init__(self, obs_dim: int):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(obs_dim,), dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(ACTION_DIM,), dtype=np.float32)
+
+    def step(self, action):
+        raise RuntimeError("WSRLAgent steps an environment only inside learn_online(env, ...)")
+
+    def reset(self, *, seed=None, options=None):
+        raise RuntimeError("WSRLAgent steps an environment only inside learn_online(env, ...)")
+
+
+class ActorPolicy(nn.Module):
+    """The contract's ``policy`` for WSRL: SB3's actor, and the imitation loss (negative log-likelihood of
+    actions) that a regulariser's importance weights come from."""
+
+    image_keys = ()
+
+    def __init__(self, actor):
+        super().__init__()
+        self.actor = actor
+
+    def loss(self, obs: th.Tensor, actions: th.Tensor, images=None) -> th.Tensor:
+        mean, log_std, _ = self.actor.get_action_dist_params(obs)
+        distribution = self.actor.action_dist.proba_distribution(mean, log_std)
+        return -distribution.log_prob(actions.clamp(-ACTION_CLAMP, ACTION_CLAMP)).mean()
+
+    def act(self, obs: th.Tensor, deterministic: bool = True, images=None) -> th.Tensor:
+        return self.actor(obs, deterministic=deterministic)
+
+
+class _Evaluations(BaseCallback):
+    """Calls ``evaluate(step)`` at the online steps of ``points``, after that step's updates."""
+
+    def __init__(self, points, evaluate):
+        super().__init__()
+        self.points, self.evaluate = set(points), evaluate
+        self.done: set[int] = set()
+
+    def measure(self) -> None:
+        if self.evaluate is not None and self.num_timesteps in self.points - self.done:
+            self.done.add(self.num_timesteps)
+            self.evaluate(self.num_timesteps)
+
+    def _on_rollout_start(self) -> None:  # SB3 trains at the end of each step's rollout: updates included
+        self.measure()
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class WSRLAgent(Agent):
+    """WSRL through the agent contract: ``learn`` is Cal-QL pretraining on demonstrations, ``learn_online``
+    the warmup and online fine-tuning on an empty buffer (or, given ``offline``, half of every batch from it)."""
+
+    name = "wsrl"
+    config_class = WSRLConfig
+    online = True
+    default_config = "wsrl_cpu.yaml"
+
+    def __init__(self, config: WSRLConfig, obs_dim: int, normalizer, control_mode: str = DEFAULT_CONTROL_MODE):
+        super().__init__(config, obs_dim, normalizer, control_mode)
+        self.model = make_wsrl(SpacesOnly(obs_dim), dataclasses.replace(config, device=str(self.device)))
+        self.policy = ActorPolicy(self.model.actor)
+        self.online_steps = self.online_phases = 0
+        self.offline_draws = 0  # offline transitions sampled by online updates (RLPD-style retention only)
+
+    def transitions(self, dataset: DemoDataset) -> OfflineTransitions:
+        return OfflineTransitions.of(dataset, self.config)
+
+    def learn(self, data, steps=None, progress=False, regularizer=None) -> list[float]:
+        losses = pretrain_offline(
+            self.model, data, self.config.pretrain_steps if steps is None else steps, self.rng, regularizer
+        )
+        self.gradient_steps += len(losses)
+        return losses
+
+    def learn_online(self, env, steps, eval_points=(), evaluate=None, offline=None, warmup: bool = True):
+        """``steps`` online steps in ``env`` (dict observations; its reward is what is learned), the first
+        ``warmup_steps`` of them pretrained-policy rollouts without updates. Every phase draws its rollouts
+        and minibatches from a seed of (config seed, phase index), so a resumed run repeats it exactly."""
+        model, config = self.model, self.config
+        model.set_env(NormalizedStateObservation(env, self.normalizer))
+        model.learning_starts = config.warmup_steps if warmup else 0
+        buffer_class = ReplayBuffer if offline is None else SymmetricReplayBuffer
+        model.replay_buffer = buffer_class(
+            min(config.buffer_size, max(steps, 1)), model.observation_space, model.action_space, device=model.device
+        )
+        if offline is not None:
+            model.replay_buffer.set_offline(offline)
+        model.set_random_seed(int(np.random.SeedSequence([config.seed, self.online_phases]).generate_state(1)[0]))
+        first_update = len(model.critic_losses)
+        callback = _Evaluations(eval_points, evaluate)
+        model.learn(total_timesteps=steps, callback=callback, reset_num_timesteps=True)
+        callback.measure()  # the last point, after the last step's updates
+        self.online_steps += steps
+        self.online_phases += 1
+        return list(model.critic_losses[first_update:])
+
+    def state_dict(self) -> dict:
+        model = self.model
+        return {
+            "sb3_policy": model.policy.state_dict(),
+            "actor_optimizer": model.actor.optimizer.state_dict(),
+            "critic_optimizer": model.critic.optimizer.state_dict(),
+            "log_ent_coef": model.log_ent_coef.detach().cpu().clone(),
+            "ent_coef_optimizer": model.ent_coef_optimizer.state_dict(),
+            "online_steps": self.online_steps,
+            "online_phases": self.online_phases,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        model = self.model
+        model.policy.load_state_dict(state["sb3_policy"])
+        model.actor.optimizer.load_state_dict(state["actor_optimizer"])
+        model.critic.optimizer.load_state_dict(state["critic_optimizer"])
+        with th.no_grad():
+            model.log_ent_coef.copy_(state["log_ent_coef"])
+        model.ent_coef_optimizer.load_state_dict(state["ent_coef_optimizer"])
+        self.online_steps, self.online_phases = int(state["online_steps"]), int(state["online_phases"])
+
+
+def make_rlpd(env, config: WSRLConfig, offline, **sac_kwargs) -> WSRL:
+    """The baseline that keeps the offline data: WSRL's learner sampling half of each batch from ``offline``
+    (:class:`OfflineTransitions`)."""
+    model = make_wsrl(env, config, warmup=False, replay_buffer_class=SymmetricReplayBuffer, **sac_kwargs)
+    model.replay_buffer.set_offline(offline)
+    return model

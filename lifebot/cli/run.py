@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lifebot.agents.registry import AGENTS
 from lifebot.envs.control import CONTROL_MODES
+from lifebot.envs.gym_env import REWARDS
 from lifebot.lifelong.executors import EXECUTORS, ExecutionConfig, execute_run
 from lifebot.lifelong.report import format_table, write_report
 from lifebot.lifelong.results import load_run
@@ -33,7 +34,16 @@ def register(commands) -> None:
     run.add_argument("--seeds", type=integers, default=RunConfig.seeds, help="e.g. 0,1,2")
     run.add_argument("--tasks", type=int, default=RunConfig.tasks, help="only the suite's first N tasks (0: all)")
     run.add_argument("--demos", type=int, default=RunConfig.demos_per_task, help="demonstrations per task")
-    run.add_argument("--steps", type=int, default=RunConfig.steps_per_task, help="gradient steps per task")
+    run.add_argument(
+        "--steps",
+        type=int,
+        default=RunConfig.steps_per_task,
+        help="gradient steps per task (wsrl: offline pretraining)",
+    )
+    run.add_argument(
+        "--online-steps", type=int, default=RunConfig.online_steps, help="online env steps per task (wsrl; required)"
+    )
+    run.add_argument("--reward", choices=REWARDS, default=RunConfig.reward, help="reward of the online phase")
     run.add_argument("--eval-points", type=int, default=RunConfig.eval_points, help="curve points per task")
     run.add_argument("--episodes", type=int, default=RunConfig.episodes, help="evaluation episodes per task")
     run.add_argument("--control-mode", choices=CONTROL_MODES, default=RunConfig.control_mode)
@@ -70,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
         tasks=args.tasks,
         demos_per_task=args.demos,
         steps_per_task=args.steps,
+        online_steps=args.online_steps,
+        reward=args.reward,
         eval_points=args.eval_points,
         episodes=args.episodes,
         control_mode=args.control_mode,

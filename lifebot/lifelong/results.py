@@ -16,8 +16,9 @@ A run directory::
     config        the RunConfig fields (suite, agent, strategy, orderings, seeds, steps, episodes, ...)
     agent_config  every field of the agent's typed config
     protocol      suite, suite_version, tasks (suite order), episodes, horizons {task: steps},
-                  init_state_sha256 {task: hash}, control_mode, eval_steps (gradient steps of each curve
-                  point), model_selection, orders {ordering id: [task names in the order of the run]}
+                  init_state_sha256 {task: hash}, control_mode, eval_steps (steps of each curve point),
+                  curve_unit (gradient_steps, or online_steps for an online agent), model_selection,
+                  orders {ordering id: [task names in the order of the run]}
     versions      lifebot / MuJoCo / robosuite versions; code_revision: git commit (+ "-dirty") or "unknown"
 
 ``result.json`` (``schema: "lifebot.unit/1"``), with K tasks in the unit's order and E evaluation points::
@@ -27,6 +28,8 @@ A run directory::
     R [K][K]     R[i][j]: success on task j after learning task i (tasks not yet learned included)
     c [K][E]     c[k][e]: success on task k at evaluation point e while learning it
     losses [K][] training loss of each task, averaged over windows (for plots)
+    online_steps [K]  environment steps each task was learned with online (0 for offline agents)
+    task_seconds [K]  wall time of learning and measuring each task
     seconds      wall time of the unit, versions
 
 Every success is the fraction of ``protocol.episodes`` episodes started from the suite's fixed evaluation states
@@ -100,6 +103,8 @@ class UnitResult:
     R: list[list[float]] = field(default_factory=list)
     c: list[list[float]] = field(default_factory=list)
     losses: list[list[float]] = field(default_factory=list)
+    online_steps: list[int] = field(default_factory=list)
+    task_seconds: list[float] = field(default_factory=list)
     seconds: float = 0.0
     versions: dict = field(default_factory=dict)
 

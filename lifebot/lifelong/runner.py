@@ -3,7 +3,9 @@
 A unit, for K tasks in its order and E evaluation points per task:
 
 1. ``b``: the untrained agent on every task;
-2. for each task k: the strategy learns it, with ``c[k, e]`` measured at E evenly spaced gradient steps;
+2. for each task k: the strategy learns it, with ``c[k, e]`` measured at E evenly spaced gradient steps
+   (an offline agent) or online steps (an online agent: offline pretraining on task k's demonstrations from
+   the agent as task k-1 left it, then ``online_steps`` environment steps on task k, the warmup included);
    then ``R[k, :]``, every task (including those not learned yet) with the weights the task ended with
    (``R[k, k]`` is the last curve point, or the best one under LIBERO's model selection);
 3. after each task: the agent checkpoint, the strategy's memory, then ``progress.json`` (the commit point).
@@ -33,6 +35,7 @@ from lifebot.agents.registry import agent_class, load_agent, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import CONTROL_MODES
+from lifebot.envs.gym_env import REWARDS, LifebotEnv
 from lifebot.envs.vector import evaluate, make_vector_env
 from lifebot.lifelong.results import (
     PROGRESS_FILE,
@@ -46,7 +49,7 @@ from lifebot.lifelong.results import (
     unit_dir,
     write_json,
 )
-from lifebot.lifelong.strategies import STRATEGIES
+from lifebot.lifelong.strategies import STRATEGIES, Strategy, Transitions
 from lifebot.suites.store import load_suite, sha256_bytes
 from lifebot.versions import versions
 
@@ -61,7 +64,7 @@ class RunConfig:
     suite: str
     """Suite whose tasks are learned (``task_suites/<suite>``)."""
     agent: str = "bc"
-    """Offline agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``."""
+    """Agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``."""
     agent_config: str = ""
     """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
     init_checkpoint: str = ""
@@ -78,7 +81,12 @@ class RunConfig:
     demos_per_task: int = 50
     """Scripted-expert demonstrations per task (collected into ``demos_dir`` when missing)."""
     steps_per_task: int = 2000
-    """Gradient steps spent on each task."""
+    """Gradient steps spent on each task's demonstrations (an online agent's offline pretraining)."""
+    online_steps: int = 0
+    """Online environment steps on each task after its demonstrations (online agents, e.g. ``wsrl``; their
+    warmup included); the learning curve is measured along them. 0 for an offline agent."""
+    reward: str = "sparse"
+    """Reward of the online phase's environment: ``sparse`` (1 on success) or ``dense`` (shaped)."""
     eval_points: int = 4
     """Evaluation points of each learning curve c[k, :], evenly spaced; the last ends the task."""
     episodes: int = 20
@@ -97,7 +105,8 @@ class RunConfig:
             "control_mode": (self.control_mode in CONTROL_MODES, f"one of {', '.join(CONTROL_MODES)}"),
             "orderings": (len(self.orderings) > 0 and len(set(self.orderings)) == len(self.orderings), "distinct"),
             "seeds": (len(self.seeds) > 0 and len(set(self.seeds)) == len(self.seeds), "distinct"),
-            "eval_points": (1 <= self.eval_points <= self.steps_per_task, "between 1 and steps_per_task"),
+            "eval_points": (1 <= self.eval_points <= self.curve_steps, "between 1 and the curve's steps"),
+            "reward": (self.reward in REWARDS, f"one of {', '.join(REWARDS)}"),
             "episodes": (self.episodes >= 1, "at least 1"),
             "demos_per_task": (self.demos_per_task >= 1, "at least 1"),
             "tasks": (self.tasks >= 0 and self.tasks != 1, "0 (all) or at least 2"),
@@ -105,14 +114,24 @@ class RunConfig:
         for name, (ok, expected) in checks.items():
             if not ok:
                 raise ValueError(f"run config: {name} must be {expected}, got {getattr(self, name)!r}")
-        agent_class(self.agent)
+        online = agent_class(self.agent).online
+        if online != (self.online_steps > 0):
+            need = "online_steps >= 1" if online else "online_steps 0 (it learns from demonstrations only)"
+            raise ValueError(f"run config: agent {self.agent} needs {need}, got {self.online_steps}")
+        if online and self.model_selection != "last":
+            raise ValueError(f"run config: agent {self.agent} learns online: model_selection must be 'last'")
         if self.agent == "idm" and not self.init_checkpoint:
             raise ValueError("run config: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)")
 
     @property
+    def curve_steps(self) -> int:
+        """Length of a task's learning curve: its online steps for an online agent, else its gradient steps."""
+        return self.online_steps or self.steps_per_task
+
+    @property
     def eval_steps(self) -> list[int]:
-        """Gradient steps into a task at which its learning curve is measured."""
-        return [round(self.steps_per_task * (e + 1) / self.eval_points) for e in range(self.eval_points)]
+        """Steps into a task (online or gradient, :attr:`curve_steps`) at which its learning curve is measured."""
+        return [round(self.curve_steps * (e + 1) / self.eval_points) for e in range(self.eval_points)]
 
 
 def plan_run(config: RunConfig) -> dict:
@@ -142,6 +161,7 @@ def plan_run(config: RunConfig) -> dict:
         "init_state_sha256": {t: suite.task(t).init_states_sha256 for t in tasks},
         "control_mode": config.control_mode,
         "eval_steps": config.eval_steps,
+        "curve_unit": "online_steps" if config.online_steps else "gradient_steps",
         "model_selection": config.model_selection,
         "orders": orders,
     }
@@ -210,6 +230,8 @@ class EvaluationPool:
 
 
 def _window_means(losses: list[float]) -> list[float]:
+    if not losses:  # e.g. an online phase that was all warmup
+        return []
     chunks = np.array_split(np.asarray(losses, dtype=float), min(LOSS_WINDOWS, len(losses)))
     return [round(float(chunk.mean()), 6) for chunk in chunks]
 
@@ -260,11 +282,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
     strategy = STRATEGIES[config["strategy"]](make_agent, seed=seed)
     if unit.tasks_done:
         last = unit.tasks_done - 1
-        strategy.agent = cls.load(_agent_file(directory, last))
-        state = torch.load(_strategy_file(directory, last), weights_only=True)
-        strategy.load_state_dict(state["strategy"])
-        strategy.agent.rng.bit_generator.state = state["agent_rng"]
-        torch.set_rng_state(state["torch_rng"])
+        strategy.agent = cls.load(_agent_file(directory, last))  # with its random states
+        strategy.load_state_dict(torch.load(_strategy_file(directory, last), weights_only=True)["strategy"])
 
     def alive() -> None:
         if driver_pid is not None and not _process_exists(driver_pid):
@@ -286,27 +305,28 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 curve.append(pool.success(strategy.agent, task))
                 return curve[-1]
 
+            began = time.perf_counter()
             dataset = DemoDataset([paths[task]], normalizer=normalizer, max_demos_per_file=config["demos_per_task"])
+            data = strategy.agent.transitions(dataset)
             losses = strategy.learn_task(
-                dataset,
+                data,
                 config["steps_per_task"],
-                eval_points=protocol["eval_steps"],
+                eval_points=() if cls.online else protocol["eval_steps"],
                 evaluate=measure,
                 keep_best=protocol["model_selection"] == "libero",
             )
+            if cls.online:
+                losses += _learn_online(strategy, data, task, config, protocol, measure)
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
             row = [final if j == k else pool.success(strategy.agent, other) for j, other in enumerate(order)]
             strategy.agent.save(_agent_file(directory, k))
-            state = {
-                "strategy": strategy.state_dict(),
-                "agent_rng": strategy.agent.rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-            }
-            torch.save(state, _strategy_file(directory, k))
+            torch.save({"strategy": strategy.state_dict()}, _strategy_file(directory, k))
             unit.R.append(row)
             unit.c.append(curve)
             unit.losses.append(_window_means(losses))
+            unit.online_steps.append(config["online_steps"])
+            unit.task_seconds.append(round(time.perf_counter() - began, 3))
             unit.seconds = time.perf_counter() - start
             alive()
             write_json(progress_path, unit.to_json())  # the commit point of task k
@@ -317,6 +337,24 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
         bar.close()
         pool.close()
     return unit.to_json()
+
+
+def _learn_online(strategy: Strategy, data, task: str, config: dict, protocol: dict, measure) -> list[float]:
+    """Task ``task``'s online phase: ``online_steps`` steps in its environment, the curve measured along them.
+
+    A strategy that trains on more than the current task's demonstrations (it overrides ``training_data``:
+    ``er``, ``multitask``) has that data replayed beside the online transitions (half of every batch); the
+    others (``sequential``, ``ewc``, ``single_task``) learn from online transitions only, as WSRL does.
+    """
+    retains = type(strategy).training_data is not Strategy.training_data
+    offline = strategy.training_data(Transitions.of(data)) if retains else None
+    env = LifebotEnv(suite=protocol["suite"], task=task, control_mode=protocol["control_mode"], reward=config["reward"])
+    try:
+        return strategy.agent.learn_online(
+            env, config["online_steps"], eval_points=protocol["eval_steps"], evaluate=measure, offline=offline
+        )
+    finally:
+        env.close()
 
 
 def _process_exists(pid: int) -> bool:

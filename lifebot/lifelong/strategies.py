@@ -35,24 +35,31 @@ def strategy(name: str):
 
 @dataclass
 class Transitions:
-    """The part of a dataset the offline agents train on: normalised observations, actions, camera images."""
+    """The part of a dataset the agents train on: normalised observations, actions, camera images, and
+    ``extras`` (per-transition tensors an RL agent adds through ``agent.transitions``: rewards, next obs...)."""
 
     obs: torch.Tensor
     actions: torch.Tensor
     images: dict[str, torch.Tensor] = field(default_factory=dict)
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
     def of(cls, dataset) -> Transitions:
-        return cls(dataset.obs, dataset.actions, dict(getattr(dataset, "images", None) or {}))
+        extras = dict(getattr(dataset, "extras", None) or {})
+        return cls(dataset.obs, dataset.actions, dict(getattr(dataset, "images", None) or {}), extras)
 
     @classmethod
     def concat(cls, parts: list[Transitions]) -> Transitions:
-        keys = set.intersection(*(set(p.images) for p in parts))
-        images = {k: torch.cat([p.images[k] for p in parts]) for k in sorted(keys)}
-        return cls(torch.cat([p.obs for p in parts]), torch.cat([p.actions for p in parts]), images)
+        def joined(kind: str) -> dict[str, torch.Tensor]:
+            keys = set.intersection(*(set(getattr(p, kind)) for p in parts))
+            return {k: torch.cat([getattr(p, kind)[k] for p in parts]) for k in sorted(keys)}
+
+        obs, actions = torch.cat([p.obs for p in parts]), torch.cat([p.actions for p in parts])
+        return cls(obs, actions, joined("images"), joined("extras"))
 
     def subset(self, index: torch.Tensor) -> Transitions:
-        return Transitions(self.obs[index], self.actions[index], {k: v[index] for k, v in self.images.items()})
+        pick = lambda tensors: {k: v[index] for k, v in tensors.items()}  # noqa: E731
+        return Transitions(self.obs[index], self.actions[index], pick(self.images), pick(self.extras))
 
     def __len__(self) -> int:
         return len(self.obs)
