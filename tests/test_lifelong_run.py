@@ -145,17 +145,24 @@ def run_command(config: RunConfig, out: Path) -> list[str]:
     ]
 
 
-def test_a_killed_run_resumes_after_its_last_task_and_matches_an_uninterrupted_one(er_run, demos_dir, tmp_path):
-    config, uninterrupted = er_run
-    config = replace(config, orderings=(4,))
-    progress = unit_dir(tmp_path / "killed", 4, 0) / PROGRESS_FILE
-    process = subprocess.Popen(run_command(config, tmp_path / "killed"), stderr=subprocess.DEVNULL)
+def kill_after_first_task(config: RunConfig, out: Path, delay: float = 0.0) -> Path:
+    """Start ``lifebot run`` for the config's one unit, SIGKILL it ``delay`` s after its first task's commit."""
+    progress = unit_dir(out, config.orderings[0], config.seeds[0]) / PROGRESS_FILE
+    process = subprocess.Popen(run_command(config, out), stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not (progress.exists() and len(json.loads(progress.read_text())["R"]) == 1):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first task"
-        time.sleep(0.1)
+        time.sleep(0.05)
+    time.sleep(delay)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    return progress
+
+
+def test_a_killed_run_resumes_after_its_last_task_and_matches_an_uninterrupted_one(er_run, demos_dir, tmp_path):
+    config, uninterrupted = er_run
+    config = replace(config, orderings=(4,))
+    kill_after_first_task(config, tmp_path / "killed")
     first_checkpoint = unit_dir(tmp_path / "killed", 4, 0) / "checkpoints" / "task_0.pt"
     stamp = first_checkpoint.stat().st_mtime_ns
 
@@ -254,17 +261,11 @@ def test_a_wsrl_run_with_retention_replays_earlier_demonstrations_online(demos_d
     assert unit.finished and unit.online_steps == [16, 16]
 
 
+@pytest.mark.slow  # about a minute: two runs of the CLI
 def test_a_wsrl_run_killed_in_an_online_phase_resumes_and_matches_an_uninterrupted_one(wsrl_run, tmp_path):
     config, uninterrupted = wsrl_run
-    progress = unit_dir(tmp_path / "killed", 4, 0) / PROGRESS_FILE
-    process = subprocess.Popen(run_command(config, tmp_path / "killed"), stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (progress.exists() and len(json.loads(progress.read_text())["R"]) == 1):
-        assert process.poll() is None and time.monotonic() < deadline, "the run ended before its first task"
-        time.sleep(0.05)
-    time.sleep(1.0)  # past task 1's 5 pretraining steps, inside its online phase (16 steps with evaluations)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    # 1 s after task 0's commit: past task 1's 5 pretraining steps, inside its online phase (16 steps, evaluated)
+    progress = kill_after_first_task(config, tmp_path / "killed", delay=1.0)
     assert len(json.loads(progress.read_text())["R"]) == 1, "killed too late: task 1 had finished"
 
     subprocess.run(run_command(config, tmp_path / "killed"), check=True, capture_output=True)
