@@ -263,8 +263,10 @@ class WSRL(SAC):
         return float(loss.detach())
 
     def td_loss(self, data: ReplayBufferSamples) -> th.Tensor:
+        """Each critic's mean squared TD error, summed (``sac.py``, ``critic_loss_fn``: the squared error, no ½;
+        the sum over critics only scales each critic's own gradient, which Adam ignores)."""
         target = self.td_target(data.rewards, data.next_observations, data.dones)
-        return 0.5 * sum(F.mse_loss(q, target) for q in self.critic(data.observations, data.actions))
+        return sum(F.mse_loss(q, target) for q in self.critic(data.observations, data.actions))
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """Per call (one environment step): ``utd`` critic updates on minibatches of one sampled batch, then one
@@ -274,7 +276,7 @@ class WSRL(SAC):
         for _ in range(gradient_steps):
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             for part in th.chunk(th.arange(batch_size, device=self.device), self.wsrl.utd):
-                minibatch = ReplayBufferSamples(*(field[part] for field in data[:5]))
+                minibatch = ReplayBufferSamples(*(column[part] for column in data[:5]))
                 critic_losses.append(self.critic_step(self.td_loss(minibatch)))
             actor_losses.append(self.actor_step(data.observations))
         self._n_updates += gradient_steps
@@ -396,7 +398,7 @@ def pretrain_offline(model: WSRL, data, steps: int, rng: np.random.Generator, re
         q_pi = q_pi - pi_log_prob.view(1, n, k)
         pushed_down = th.logsumexp(th.cat([q_random, q_pi], dim=2), dim=2)  # (critics, n)
         q_data = th.stack(model.critic(obs, batch.actions)).squeeze(-1)
-        # Summed over critics like the TD loss, so each critic gets CQL's ½ TD² + α · regulariser whatever the
+        # Summed over critics like the TD loss, so each critic gets CQL's TD² + α · regulariser whatever the
         # ensemble size (a mean here would divide α by n_critics).
         conservative = (pushed_down - q_data).mean(dim=1).sum()
         losses.append(model.critic_step(td_loss + config.cql_alpha * conservative))
