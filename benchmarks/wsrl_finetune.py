@@ -26,7 +26,17 @@ for an exact copy) and Cal-QL then trains critics and actor from there. The temp
 (``--temperature``; the paper's 1.0 swamps the reward until it has adapted, which takes more than this budget).
 
 Success is measured with the deterministic (mean) action at step 0, every ``--eval-every`` steps and after the
-last step, by an SB3 callback; the dip is the lowest success after step 0.
+last step, by an SB3 callback; the dip is the lowest success after step 0. Step 0 of ``wsrl`` is its offline
+start (the pretrained policy before any online step).
+
+The issue-12 evidence (3 tasks whose offline start succeeds 0.2-0.7, 3 seeds, equal online steps), one task
+per call (an estimated 2-3 hours each on one core here, from the per-update times; not run yet; pick tasks by
+the printed step-0 success)::
+
+    for task in PickRedCubeLift OpenBox PutRedCubeOnPlate; do
+        nice -n 5 python benchmarks/wsrl_finetune.py --task $task --seeds 0,1,2 --online-steps 5000 \
+            --warmup 1000 --eval-every 1000 --out runs/wsrl_finetune/$task
+    done
 """
 
 from __future__ import annotations
