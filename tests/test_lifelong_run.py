@@ -24,8 +24,10 @@ from lifebot.lifelong.report import metric_table, write_report
 from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
 from lifebot.lifelong.runner import RunConfig
 from lifebot.lifelong.strategies import STRATEGIES
+from lifebot.suites.store import load_suite
 
 IN_PROCESS = ExecutionConfig(workers=1)
+SPATIAL_TASK = load_suite("spatial").task_names[0]
 
 
 def tiny_config(demos_dir: Path, **changes) -> RunConfig:
@@ -272,3 +274,32 @@ def test_a_wsrl_run_killed_in_an_online_phase_resumes_and_matches_an_uninterrupt
     resumed, reference = load_run(tmp_path / "killed").units[0], uninterrupted.units[0]
     for matrix in ("b", "R", "c", "losses", "online_steps"):
         assert getattr(resumed, matrix) == getattr(reference, matrix), matrix
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_only_strategies_that_keep_earlier_data_replay_it_in_the_online_phase(name):
+    from lifebot.agents.bc import BCAgent, BCConfig
+    from lifebot.demos.dataset import Normalizer
+    from lifebot.lifelong.runner import _learn_online
+    from lifebot.lifelong.strategies import Transitions
+
+    class OnlineRecorder(BCAgent):  # the runner's decision only: what learn_online is handed
+        online = True
+
+        def learn_online(self, env, steps, eval_points=(), evaluate=None, offline=None):
+            self.offline = offline
+            return []
+
+    normalizer = Normalizer(np.zeros(4, np.float32), np.ones(4, np.float32))
+    strategy = STRATEGIES[name](
+        lambda: OnlineRecorder(BCConfig(hidden=(8,), batch_size=4, device="cpu"), 4, normalizer)
+    )
+    tasks = [Transitions(torch.randn(16, 4), torch.rand(16, 7) * 2 - 1) for _ in range(2)]
+    protocol = {"suite": "spatial", "control_mode": "pd_ee_delta_pose", "eval_steps": [5]}
+    for data in tasks:
+        strategy.learn_task(data, 1)
+        _learn_online(strategy, data, SPATIAL_TASK, {"online_steps": 5, "reward": "sparse"}, protocol, None)
+    if name in ("er", "multitask"):  # earlier tasks' demonstrations fill half of every online batch
+        assert len(strategy.agent.offline) > len(tasks[1])
+    else:  # WSRL's own setting: online transitions only
+        assert strategy.agent.offline is None
