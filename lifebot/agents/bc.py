@@ -66,6 +66,11 @@ class BCConfig:
     device: str = "auto"
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``."""
 
+    @property
+    def dataset_options(self) -> dict:
+        """Keyword arguments for the ``DemoDataset`` the agent trains on (the shape of its action targets)."""
+        return {}
+
     def __post_init__(self):
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
@@ -149,6 +154,9 @@ class BCAgent:
     """``learn`` on demonstrations, ``predict`` actions, ``save`` and ``load`` safely."""
 
     name = "bc"
+    policy_class = BCPolicy
+    stateful = False
+    """Whether ``predict`` keeps per-episode state (then it takes ``episodes=`` and ``steps=``)."""
 
     def __init__(
         self, config: BCConfig, obs_dim: int, normalizer: Normalizer, control_mode: str = DEFAULT_CONTROL_MODE
@@ -156,7 +164,7 @@ class BCAgent:
         self.config, self.obs_dim, self.normalizer, self.control_mode = config, obs_dim, normalizer, control_mode
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
-        self.policy = BCPolicy(obs_dim, config).to(self.device)
+        self.policy = self.policy_class(obs_dim, config).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )

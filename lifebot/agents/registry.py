@@ -1,4 +1,4 @@
-"""The offline agents by name (``bc``, ``idm``): what ``--agent`` selects and what a checkpoint's name means.
+"""The offline agents by name (``bc``, ``idm``, ``chunking``): what ``--agent`` selects and what a checkpoint means.
 
 Each entry is an agent class with ``config_class``, a constructor ``(config, obs_dim, normalizer,
 control_mode)``, ``learn``, ``predict`` and ``save``/``load``. Its default config is ``policies/<name>.yaml``.
@@ -10,10 +10,11 @@ from pathlib import Path
 
 from lifebot.agents.bc import BCAgent
 from lifebot.agents.checkpoint import CheckpointError, load_checkpoint
+from lifebot.agents.chunking import ChunkingAgent
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
 
-AGENTS: dict[str, type[BCAgent]] = {agent.name: agent for agent in (BCAgent, IDMAgent)}
+AGENTS: dict[str, type[BCAgent]] = {agent.name: agent for agent in (BCAgent, IDMAgent, ChunkingAgent)}
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 

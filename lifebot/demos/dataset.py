@@ -18,6 +18,7 @@ from lifebot.demos.format import DemoFile, DemoFileError
 from lifebot.envs.observations import STATE_KEYS
 
 MIN_STD = 1e-3
+ACTION_LABELS = ("expert", "executed")
 
 
 @dataclass
@@ -44,11 +45,37 @@ def flatten_state(obs: dict[str, np.ndarray], keys=STATE_KEYS) -> np.ndarray:
     return np.concatenate([np.asarray(obs[k], dtype=np.float32) for k in keys], axis=-1)
 
 
+def _labels(path, name: str, episode, noise: float, which: str) -> np.ndarray:
+    if which == "executed" or episode.expert_actions is not None:
+        return episode.actions if which == "executed" else episode.expert_actions
+    if noise > 0:
+        raise DemoFileError(
+            path, f"data/{name} was collected with noise {noise} but has no expert_actions (the clean labels)"
+        )
+    return episode.actions  # an older file collected without noise: executed and expert actions are one
+
+
+def _chunks(per_demo: list[np.ndarray], length: int) -> np.ndarray:
+    """Concatenated actions, or with ``length`` > 1 each step's next ``length`` actions within its demo."""
+    if length == 1:
+        return np.concatenate(per_demo).astype(np.float32)
+    parts = []
+    for actions in per_demo:
+        index = np.minimum(np.arange(len(actions))[:, None] + np.arange(length)[None], len(actions) - 1)
+        parts.append(actions[index])
+    return np.concatenate(parts).astype(np.float32)
+
+
 class DemoDataset(Dataset):
     """Transitions from demonstration files, each item a dict of tensors.
 
     ``sequence_length`` > 1 yields windows of consecutive steps from one demo (shape (L, ...)).
     ``filter_key`` restricts to a mask (``train`` / ``valid``); ``max_demos_per_file`` takes the first N.
+    ``action_labels`` picks what ``actions`` holds: ``expert`` (the default) the scripted expert's clean actions,
+    the label to imitate, or ``executed`` the actions the simulator saw, noise included (what replay and
+    offline RL need). Files without ``expert_actions`` collected without noise have the same in both.
+    ``chunk_length`` K > 1 makes ``actions`` (N, K, 7): each step's label and the K-1 labels after it in its
+    demo, the last one repeated past the demo's end (the targets of action-chunking policies).
     """
 
     def __init__(
@@ -59,7 +86,11 @@ class DemoDataset(Dataset):
         max_demos_per_file: int | None = None,
         image_keys: tuple[str, ...] = (),
         normalizer: Normalizer | None = None,
+        action_labels: str = "expert",
+        chunk_length: int = 1,
     ):
+        if action_labels not in ACTION_LABELS:
+            raise ValueError(f"action_labels must be one of {ACTION_LABELS}, got {action_labels!r}")
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         if not paths:
             raise ValueError("DemoDataset needs at least one demonstration file")
@@ -84,7 +115,7 @@ class DemoDataset(Dataset):
                     length = episode.num_samples
                     obs.append(flatten_state(episode.obs))
                     next_obs.append(flatten_state(episode.next_obs))
-                    actions.append(episode.actions)
+                    actions.append(_labels(path, name, episode, demo_file.header.action_noise, action_labels))
                     rewards.append(episode.rewards)
                     dones.append(episode.dones)
                     for k in image_keys:
@@ -98,7 +129,7 @@ class DemoDataset(Dataset):
         self.normalizer = normalizer or Normalizer.fit(raw_obs)
         self.obs = torch.from_numpy(self.normalizer(raw_obs))
         self.next_obs = torch.from_numpy(self.normalizer(np.concatenate(next_obs)))
-        self.actions = torch.from_numpy(np.concatenate(actions).astype(np.float32))
+        self.actions = torch.from_numpy(_chunks(actions, chunk_length))
         self.rewards = torch.from_numpy(np.concatenate(rewards).astype(np.float32))
         self.dones = torch.from_numpy(np.concatenate(dones).astype(np.float32))
         self.images = {k: torch.from_numpy(np.concatenate(v)) for k, v in images.items()}

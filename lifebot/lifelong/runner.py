@@ -60,8 +60,9 @@ class RunConfig:
 
     suite: str
     """Suite whose tasks are learned (``task_suites/<suite>``)."""
-    agent: str = "bc"
-    """Offline agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``."""
+    agent: str = "chunking"
+    """Offline agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``. The default is
+    the one the baseline card (``docs/baseline_card.md``) found to master single tasks."""
     agent_config: str = ""
     """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
     init_checkpoint: str = ""
@@ -286,7 +287,12 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 curve.append(pool.success(strategy.agent, task))
                 return curve[-1]
 
-            dataset = DemoDataset([paths[task]], normalizer=normalizer, max_demos_per_file=config["demos_per_task"])
+            dataset = DemoDataset(
+                [paths[task]],
+                normalizer=normalizer,
+                max_demos_per_file=config["demos_per_task"],
+                **strategy.agent.config.dataset_options,
+            )
             losses = strategy.learn_task(
                 dataset,
                 config["steps_per_task"],
