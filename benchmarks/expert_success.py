@@ -21,21 +21,16 @@ from lifebot.workers import worker_context
 
 
 def run_task(job: tuple[str, str, str, int, float]) -> tuple[str, str, int, int, float, float]:
+    from lifebot.demos.record import record_episode
     from lifebot.envs.gym_env import LifebotEnv
-    from lifebot.experts.registry import ScriptedExpert
 
     suite, task, mode, seeds, noise = job
     env = LifebotEnv(suite=suite, task=task, control_mode=mode)
     successes, lengths, start = 0, [], time.perf_counter()
     for seed in range(seeds):
-        env.reset(seed=seed)
-        expert = ScriptedExpert(env, noise=noise, seed=seed)
-        steps, done = 0, False
-        while not done:
-            _, _, terminated, truncated, info = env.step(expert.act())
-            steps, done = steps + 1, terminated or truncated
-        successes += int(info["success"])
-        lengths.append(steps)
+        episode = record_episode(env, seed, noise=noise)  # the path demonstrations take
+        successes += int(episode is not None)
+        lengths += [episode.success_step + 1] if episode is not None else []
     env.close()
     return suite, task, successes, seeds, float(np.mean(lengths)), time.perf_counter() - start
 

@@ -236,3 +236,54 @@ def test_image_demonstrations(tmp_path, monkeypatch):
     assert all(r.ok for r in verify_file(path))
     dataset = DemoDataset([path], image_keys=("agentview_image",))
     assert dataset[0]["agentview_image"].shape == (64, 64, 3)
+
+
+def test_recording_goes_past_success_through_the_release(goal_demos):
+    """The goal first holds at success_step; the demo goes on (the release and retreat) and ends holding it."""
+    path = next(p for p in goal_demos if p.stem == ONE_PER_PREDICATE["In"])
+    with DemoFile(path) as f:
+        for name in f.demo_names:
+            episode = f.episode(name)
+            assert episode.success_step is not None and episode.success_step < episode.num_samples - 1
+            assert episode.rewards[episode.success_step] == 1 and episode.rewards[-1] == 1 and episode.dones[-1]
+            after = episode.expert_actions[episode.success_step :, 6]
+            assert (after < 0).sum() >= 3  # several "open" labels, not one
+            assert np.all(episode.rewards[: episode.success_step] == 0)
+
+
+def test_noisy_collection_keeps_clean_labels_and_exact_replay(tmp_path):
+    config = CollectConfig(
+        suite="goal", tasks=(ONE_PER_PREDICATE["On"],), num_demos=2, control_mode=FAST, noise=0.02, out=tmp_path
+    )
+    (path,) = collect(config, progress=False)
+    with DemoFile(path) as f:
+        assert f.header.action_noise == 0.02
+        episode = f.episode(f.demo_names[0])
+    arm = np.abs(episode.actions[:, :6] - episode.expert_actions[:, :6])
+    assert arm.max() > 0.005  # executed = expert + noise on the arm ...
+    assert np.array_equal(episode.actions[:, 6], episode.expert_actions[:, 6])  # ... never on the gripper
+    assert all(r.ok and r.success_replayed for r in verify_file(path))  # replaying the executed actions is exact
+    labels = DemoDataset([path]).actions.numpy()
+    executed = DemoDataset([path], action_labels="executed").actions.numpy()
+    with DemoFile(path) as f:
+        expected = np.concatenate([f.episode(n).expert_actions for n in f.demo_names])
+    assert np.array_equal(labels, expected) and not np.array_equal(labels, executed)
+    with pytest.raises(DemoFileError, match="collected with noise"):  # noisy data with the labels removed
+        with h5py.File(path, "a") as f:
+            del f["data/demo_0/expert_actions"]
+        DemoDataset([path])
+
+
+def test_files_from_before_clean_labels_still_load(tmp_path, goal_demos):
+    """An older file (no expert_actions, no success_step, no action_noise) reads with actions as labels."""
+    old = tmp_path / "old.hdf5"
+    old.write_bytes(goal_demos[0].read_bytes())
+    with h5py.File(old, "a") as f:
+        del f["data"].attrs["action_noise"]
+        for name in f["data"]:
+            del f[f"data/{name}/expert_actions"]
+            del f[f"data/{name}"].attrs["success_step"]
+    with DemoFile(old) as f:
+        episode = f.episode(f.demo_names[0])
+        assert episode.expert_actions is None and episode.success_step is None and f.header.action_noise == 0.0
+    assert np.array_equal(DemoDataset([old]).actions.numpy(), DemoDataset([goal_demos[0]]).actions.numpy())

@@ -146,12 +146,15 @@ class BCAgent(Agent):
 
     name = "bc"
     config_class = BCConfig
+    policy_class = BCPolicy
+    stateful = False
+    """Whether ``predict`` keeps per-episode state (then it takes ``episodes=`` and ``steps=``)."""
 
     def __init__(
         self, config: BCConfig, obs_dim: int, normalizer: Normalizer, control_mode: str = DEFAULT_CONTROL_MODE
     ):
         super().__init__(config, obs_dim, normalizer, control_mode)
-        self.policy = BCPolicy(obs_dim, config).to(self.device)
+        self.policy = self.policy_class(obs_dim, config).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )

@@ -1,4 +1,4 @@
-"""The agents by name (``bc``, ``idm``, ``wsrl``): what ``--agent`` selects and what a checkpoint's name means.
+"""The agents by name (``bc``, ``chunking``, ``idm``, ``wsrl``): what ``--agent`` selects and what a checkpoint means.
 
 Each entry is an :class:`~lifebot.agents.base.Agent` (the contract the runner and the strategies use); its
 default config is ``policies/<name>.yaml`` (or the file its ``default_config`` names).
@@ -11,13 +11,14 @@ from pathlib import Path
 from lifebot.agents.base import Agent
 from lifebot.agents.bc import BCAgent
 from lifebot.agents.checkpoint import CheckpointError, load_checkpoint
+from lifebot.agents.chunking import ChunkingAgent
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
 from lifebot.agents.wsrl import WSRLAgent
 from lifebot.registry import registers
 
 AGENTS: dict[str, type[Agent]] = {}
-for _agent in (BCAgent, IDMAgent, WSRLAgent):
+for _agent in (BCAgent, ChunkingAgent, IDMAgent, WSRLAgent):
     registers(AGENTS, _agent.name)(_agent)
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 

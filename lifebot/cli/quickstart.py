@@ -1,7 +1,7 @@
 """``lifebot quickstart``: the main job end to end on a small default.
 
 Three tasks of one suite get scripted-expert demonstrations (collected in parallel, written as HDF5, every one
-replayed to check it); then a behaviour-cloning agent learns the three tasks in sequence under two task
+replayed to check it); then an imitation agent (action chunking) learns the three tasks in sequence under two task
 orderings, measured on the suite's fixed evaluation states, and the report (metric table, success-matrix
 heatmaps, learning curves) is written. Started again, it resumes where it stopped.
 """

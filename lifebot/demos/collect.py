@@ -85,7 +85,7 @@ def header_for(config: CollectConfig, task: str) -> DemoHeader:
         "env_kwargs": _env_kwargs(config, task),
         "versions": versions(),
     }
-    return DemoHeader(env_args, spec, config.control_mode, versions())
+    return DemoHeader(env_args, spec, config.control_mode, versions(), config.noise)
 
 
 _WORKER_ENVS: dict = {}
@@ -121,11 +121,13 @@ def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:
     path = task_file(config, task)
     if path.exists():
         with DemoFile(path) as demo_file:
-            if demo_file.header.control_mode != config.control_mode:
+            header = demo_file.header
+            if (header.control_mode, header.action_noise) != (config.control_mode, config.noise):
                 raise DemoFileError(
                     path,
-                    f"holds control_mode={demo_file.header.control_mode!r} demos, "
-                    f"this run collects {config.control_mode!r}; use another --out",
+                    f"holds control_mode={header.control_mode!r}, noise={header.action_noise} demos, "
+                    f"this run collects control_mode={config.control_mode!r}, noise={config.noise}; "
+                    "use another --out",
                 )
             for name in demo_file.demo_names:
                 episodes[int(name[5:])] = demo_file.episode(name)

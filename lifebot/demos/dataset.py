@@ -18,6 +18,7 @@ from lifebot.demos.format import DemoFile, DemoFileError
 from lifebot.envs.observations import STATE_KEYS
 
 MIN_STD = 1e-3
+ACTION_LABELS = ("expert", "executed")
 
 
 @dataclass
@@ -44,11 +45,24 @@ def flatten_state(obs: dict[str, np.ndarray], keys=STATE_KEYS) -> np.ndarray:
     return np.concatenate([np.asarray(obs[k], dtype=np.float32) for k in keys], axis=-1)
 
 
+def _labels(path, name: str, episode, noise: float, which: str) -> np.ndarray:
+    if which == "executed" or episode.expert_actions is not None:
+        return episode.actions if which == "executed" else episode.expert_actions
+    if noise > 0:
+        raise DemoFileError(
+            path, f"data/{name} was collected with noise {noise} but has no expert_actions (the clean labels)"
+        )
+    return episode.actions  # an older file collected without noise: executed and expert actions are one
+
+
 class DemoDataset(Dataset):
     """Transitions from demonstration files, each item a dict of tensors.
 
     ``sequence_length`` > 1 yields windows of consecutive steps from one demo (shape (L, ...)).
     ``filter_key`` restricts to a mask (``train`` / ``valid``); ``max_demos_per_file`` takes the first N.
+    ``action_labels`` picks what ``actions`` holds: ``expert`` (the default) the scripted expert's clean actions,
+    the label to imitate, or ``executed`` the actions the simulator saw, noise included (what replay and
+    offline RL need). Files without ``expert_actions`` collected without noise have the same in both.
     """
 
     def __init__(
@@ -59,7 +73,10 @@ class DemoDataset(Dataset):
         max_demos_per_file: int | None = None,
         image_keys: tuple[str, ...] = (),
         normalizer: Normalizer | None = None,
+        action_labels: str = "expert",
     ):
+        if action_labels not in ACTION_LABELS:
+            raise ValueError(f"action_labels must be one of {ACTION_LABELS}, got {action_labels!r}")
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         if not paths:
             raise ValueError("DemoDataset needs at least one demonstration file")
@@ -84,7 +101,7 @@ class DemoDataset(Dataset):
                     length = episode.num_samples
                     obs.append(flatten_state(episode.obs))
                     next_obs.append(flatten_state(episode.next_obs))
-                    actions.append(episode.actions)
+                    actions.append(_labels(path, name, episode, demo_file.header.action_noise, action_labels))
                     rewards.append(episode.rewards)
                     dones.append(episode.dones)
                     for k in image_keys:

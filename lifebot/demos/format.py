@@ -5,16 +5,22 @@ One HDF5 file per task, ``demos/<suite>/<Task>.hdf5``::
     data                        attrs: total (transitions), env_args (JSON: env_name, type=1, env_kwargs,
                                        versions), task_spec (JSON), instruction, control_mode,
                                        image_convention ("upright": rows top to bottom),
-                                       task_encoding_version, lifebot_version,
+                                       task_encoding_version, action_noise (std of the collection
+                                       noise on the arm actions), lifebot_version,
                                        schema_version
-    data/demo_<i>               attrs: num_samples, model_file (MJCF XML), init_state, seed
-    data/demo_<i>/actions       (T, 7) float32 in [-1, 1]
+    data/demo_<i>               attrs: num_samples, model_file (MJCF XML), init_state, seed,
+                                       success_step (first step after which the goal holds)
+    data/demo_<i>/actions       (T, 7) float32 in [-1, 1]: the actions executed (replaying them is exact)
+    data/demo_<i>/expert_actions (T, 7) float32: the scripted expert's clean action in each state, the training
+                                label; differs from ``actions`` where collection injected noise (data.attrs
+                                ``action_noise``); older files lack it (their labels are ``actions``)
     data/demo_<i>/states        (T, D) float64 flattened MuJoCo state [time, qpos, qvel] before each action
     data/demo_<i>/obs/<key>     (T, ...) observation before each action: proprio, objects, task (float32);
                                 agentview_image, eye_in_hand_image (uint8, T×H×W×3) when recorded
     data/demo_<i>/next_obs/<key>
-    data/demo_<i>/rewards       (T,) float32, sparse (1 at the final, successful step)
-    data/demo_<i>/dones         (T,) uint8, 1 at the final step
+    data/demo_<i>/rewards       (T,) float32, sparse: 1 after each step at which the goal holds
+    data/demo_<i>/dones         (T,) uint8, 1 at the final step; recording goes on past ``success_step``
+                                through the release and retreat (older files stop at it)
     mask/train, mask/valid      byte strings of demo names (a deterministic 90/10 split)
 
 Demo groups are named exactly ``demo_<int>``: robomimic sorts them on the integer. Replaying ``actions`` from
@@ -61,6 +67,9 @@ class Episode:
     rewards: np.ndarray
     dones: np.ndarray
     model_file: str
+    expert_actions: np.ndarray | None = None
+    """The expert's clean actions (the labels) where they were recorded; None in older files."""
+    success_step: int | None = None
 
     @property
     def num_samples(self) -> int:
@@ -75,6 +84,7 @@ class DemoHeader:
     task_spec: TaskSpec
     control_mode: str
     versions: dict = field(default_factory=dict)
+    action_noise: float = 0.0
 
     @property
     def env_kwargs(self) -> dict:
@@ -95,6 +105,10 @@ def write_episode(group: h5py.Group, episode: Episode) -> None:
     group.attrs["init_state"] = episode.states[0]
     group.attrs["seed"] = episode.seed
     group.create_dataset("actions", data=episode.actions.astype(np.float32))
+    if episode.expert_actions is not None:
+        group.create_dataset("expert_actions", data=episode.expert_actions.astype(np.float32))
+    if episode.success_step is not None:
+        group.attrs["success_step"] = episode.success_step
     group.create_dataset("states", data=episode.states.astype(np.float64))
     group.create_dataset("rewards", data=episode.rewards.astype(np.float32))
     group.create_dataset("dones", data=episode.dones.astype(np.uint8))
@@ -114,6 +128,8 @@ def read_episode(group: h5py.Group) -> Episode:
         rewards=group["rewards"][()],
         dones=group["dones"][()],
         model_file=str(group.attrs["model_file"]),
+        expert_actions=group["expert_actions"][()] if "expert_actions" in group else None,
+        success_step=int(group.attrs["success_step"]) if "success_step" in group.attrs else None,
     )
 
 
@@ -128,6 +144,7 @@ def write_demo_file(path: Path, header: DemoHeader, episodes: dict[int, Episode]
         data.attrs["control_mode"] = header.control_mode
         data.attrs["image_convention"] = "upright"
         data.attrs["task_encoding_version"] = ENCODING_VERSION
+        data.attrs["action_noise"] = header.action_noise
         data.attrs["lifebot_version"] = header.versions.get("lifebot", "unknown")
         data.attrs["schema_version"] = SCHEMA_VERSION
         for index in sorted(episodes):
@@ -206,7 +223,11 @@ class DemoFile:
     def header(self) -> DemoHeader:
         data = self._file["data"].attrs
         return DemoHeader(
-            self.env_args, self.task_spec, str(data.get("control_mode", "osc_pose")), self.env_args.get("versions", {})
+            self.env_args,
+            self.task_spec,
+            str(data.get("control_mode", "osc_pose")),
+            self.env_args.get("versions", {}),
+            float(data.get("action_noise", 0.0)),
         )
 
     @property

@@ -93,7 +93,12 @@ def evaluate(
                 mask[:] = True
             if mask.any():  # sub-environments not in the mask keep their episode (and report their last obs)
                 obs, _ = vector_env.reset(seed=seeds, options={"evaluation": True, "reset_mask": mask})
-            obs, _, terminated, truncated, infos = vector_env.step(np.asarray(policy(obs), dtype=np.float32))
+            if getattr(policy, "stateful", False):  # per-episode state: say which episode and step each row is
+                episodes = [e if e is not None else -1 - i for i, e in enumerate(running)]
+                actions = policy(obs, episodes=episodes, steps=steps.copy())
+            else:
+                actions = policy(obs)
+            obs, _, terminated, truncated, infos = vector_env.step(np.asarray(actions, dtype=np.float32))
             steps += 1
             for i in np.flatnonzero(terminated | truncated):
                 if running[i] is not None:

@@ -16,6 +16,9 @@ from lifebot.envs.control import POSITION_SCALE, ROTATION_SCALE
 # The end effector's "pointing down" orientation at yaw 0: fingers close along world y.
 DOWN = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
 OPEN, CLOSE = -1.0, 1.0
+ALIGN_TOLERANCE = 0.08  # rad: the wrist's remaining turn before it descends
+FINGER_REST = 4e-4  # m per control step: closing fingers moving less than this have stopped
+OPEN_GAP = 0.07  # m: fingers released at least this far apart no longer hold anything
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,6 @@ class Motion:
     """Turns a pose target into one action for the environment's control mode."""
 
     env: object  # lifebot.envs.gym_env.LifebotEnv
-    noise: float = 0.0
-    rng: np.random.Generator | None = None
 
     @property
     def sim(self):
@@ -91,9 +92,23 @@ class Motion:
         turn = rotation_error(yaw_rotation(yaw) @ DOWN, self.eef_rotation())
         action[3:6] = _limit(turn, gains.max_turn) / ROTATION_SCALE * gains.rotation
         action[6] = gripper
-        if self.noise > 0 and self.rng is not None:
-            action[:6] += self.rng.normal(0.0, self.noise, size=6)
         return np.clip(action, -1.0, 1.0)
 
     def reached(self, position: np.ndarray, tolerance: float = 0.01) -> bool:
         return float(np.linalg.norm(self.sim.eef_pos - position)) < tolerance
+
+    # What the holds wait for: each is read from a quantity in the policy's observation (proprio: the
+    # end-effector pose, the finger positions), never from a step counter.
+    def aligned(self, yaw: float, tolerance: float = ALIGN_TOLERANCE) -> bool:
+        """The wrist points down at ``yaw`` (the end-effector quaternion in proprio)."""
+        return float(np.linalg.norm(rotation_error(yaw_rotation(yaw) @ DOWN, self.eef_rotation()))) < tolerance
+
+    def finger_gap(self) -> float:
+        """Distance between the two fingers (the finger positions in proprio)."""
+        data = self.sim.sim.data
+        left, right = data.qpos[self.sim.robots[0]._ref_gripper_joint_pos_indexes["right"]]
+        return float(left - right)
+
+    def fingers_stopped(self, previous_gap: float) -> bool:
+        """The closing fingers have come to rest, on an object or on each other."""
+        return abs(self.finger_gap() - previous_gap) < FINGER_REST

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lifebot.experts.motion import Motion
-from lifebot.experts.skills import Actions, close_lid, hold, lift_and_hold, open_lid, pick, place
+from lifebot.experts.motion import OPEN, Motion
+from lifebot.experts.skills import Actions, close_lid, lift_and_hold, open_lid, pick, place
 from lifebot.predicates import Atom
 from lifebot.registry import registers
 
@@ -73,24 +73,28 @@ def close_articulated(m: Motion, atom: Atom) -> Actions:
 class ScriptedExpert:
     """Solves a task's goal atoms in order, re-planning an atom whose effect has come undone.
 
-    ``noise`` is the standard deviation of Gaussian noise added to the arm part of every action.
+    ``act`` returns the expert's own (clean) action for the current state; noise for recovery data is added by
+    whoever executes it (:func:`lifebot.experts.noise.perturb`), so the clean action stays the training label.
+    ``finished`` turns true once every goal atom holds and the last skill has run to its end (released and
+    retreated), the point where a recorded demonstration can stop.
     """
 
-    def __init__(self, env, noise: float = 0.0, seed: int | None = None):
+    def __init__(self, env):
         self.env = env
-        self.motion = Motion(env, noise=noise, rng=np.random.default_rng(seed))
+        self.motion = Motion(env)
         self.goal = env.task_spec.goal
         missing = sorted({a.name for a in self.goal} - set(SOLVERS))
         if missing:
             raise KeyError(f"no scripted expert for predicate(s) {missing}")
+        self.finished = False
         self._plan = self._run()
 
     def _run(self) -> Actions:
         while True:
             pending = [atom for atom in self.goal if not atom.holds(self.env.sim_env)]
+            self.finished = not pending
             if not pending:  # done: hold still with the gripper open
-                here = self.env.sim_env.eef_pos.copy()
-                yield from hold(self.motion, lambda h=here: h, 0.0, -1.0, 1)
+                yield self.motion.action(self.env.sim_env.eef_pos, 0.0, OPEN)
                 continue
             yield from SOLVERS[pending[0].name](self.motion, pending[0])
 

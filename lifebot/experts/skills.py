@@ -1,7 +1,10 @@
 """Stage functions of the scripted experts: short generators that yield one action per control step.
 
 Each skill returns (through ``StopIteration``) when its stage is done; a grasp that slips sends the pick back
-to the reach stage instead of giving up. Skills read privileged state through ``m.sim`` (a SpecTaskEnv).
+to the reach stage instead of giving up. Skills read privileged state through ``m.sim`` (a SpecTaskEnv) to
+choose targets, but every stage ends on a condition the policy's observation shows (a target reached, the wrist
+aligned, the fingers at rest or open), never on a step counter: a policy imitating the expert
+can then tell from what it sees when the expert would move on.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Callable, Generator
 
 import numpy as np
 
-from lifebot.experts.motion import CLOSE, OPEN, Motion, grasp_yaw, object_yaw
+from lifebot.experts.motion import CLOSE, OPEN, OPEN_GAP, Motion, grasp_yaw, object_yaw
 from lifebot.objects.articulated import LID_HINGE_JOINT
 from lifebot.objects.catalog import get_category
 
@@ -18,11 +21,8 @@ Actions = Generator[np.ndarray, None, None]
 
 APPROACH_HEIGHT = 0.08  # above an object's top before descending onto it
 CARRY_CLEARANCE = 0.06  # carried objects clear everything on the table by this much
-GRASP_STEPS = 8
-ALIGN_STEPS = 4
-SETTLE_STEPS = 2
-RELEASE_STEPS = 6
 MAX_STAGE_STEPS = 80  # a stage that has not converged by then moves on (the next check decides)
+REST_STEPS = 2  # control steps the closing fingers must stay at rest before the grasp counts as firm
 MAX_PICK_TRIES = 4
 LONG_CARRY = 0.25  # m: carries longer than this go through a via point
 VIA_X = -0.05  # m, table frame: the via point is no further from the robot than this
@@ -55,9 +55,37 @@ def move_to(
         yield m.action(point, yaw, gripper)
 
 
-def hold(m: Motion, target: Callable[[], np.ndarray], yaw: float, gripper: float, steps: int) -> Actions:
-    for _ in range(steps):
+def hold(m: Motion, target: Callable[[], np.ndarray], yaw: float, gripper: float, until: Callable[[], bool]) -> Actions:
+    """Keep commanding ``target`` until ``until()`` holds (checked before each action)."""
+    for _ in range(MAX_STAGE_STEPS):
+        if until():
+            return
         yield m.action(target(), yaw, gripper)
+
+
+def close_fingers(m: Motion, target: Callable[[], np.ndarray], yaw: float) -> Actions:
+    """Close the gripper at ``target`` until the fingers have rested for REST_STEPS steps in a row (squeezing
+    the object, or on each other): a pause on first contact is not yet a firm grasp."""
+    previous, rested = m.finger_gap(), 0
+    for _ in range(MAX_STAGE_STEPS):
+        yield m.action(target(), yaw, CLOSE)
+        rested = rested + 1 if m.fingers_stopped(previous) else 0
+        if rested >= REST_STEPS:
+            return
+        previous = m.finger_gap()
+
+
+def while_held(m: Motion, name: str, stage: Actions) -> Actions:
+    """Run ``stage`` while the object stays in the gripper; a slip ends it (the expert then re-plans)."""
+    for action in stage:
+        if not m.sim.grasped(name):
+            return
+        yield action
+
+
+def open_fingers(m: Motion, target: Callable[[], np.ndarray], yaw: float) -> Actions:
+    """Open the gripper at ``target`` until the fingers are wide apart."""
+    yield from hold(m, target, yaw, OPEN, until=lambda: m.finger_gap() > OPEN_GAP)
 
 
 def carry_height(m: Motion, name: str) -> float:
@@ -78,7 +106,7 @@ def pick(m: Motion, name: str) -> Actions:
 
         # Reach, then turn the wrist to the object's yaw before going down
         yield from move_to(m, above, yaw, OPEN, tolerance=0.015)
-        yield from hold(m, above, yaw, OPEN, ALIGN_STEPS)
+        yield from hold(m, above, yaw, OPEN, until=lambda yaw=yaw: m.aligned(yaw))
 
         # Descend: fingertips a little below the top, or around the middle of a short object
         def grasp_point():
@@ -87,16 +115,15 @@ def pick(m: Motion, name: str) -> Actions:
             return np.array([centre[0], centre[1], _top(m, name) - depth])
 
         yield from move_to(m, grasp_point, yaw, OPEN, tolerance=0.006)
-        yield from hold(m, grasp_point, yaw, OPEN, SETTLE_STEPS)
         # Grasp
         here = m.sim.eef_pos.copy()
-        yield from hold(m, lambda here=here: here, yaw, CLOSE, GRASP_STEPS)
+        yield from close_fingers(m, lambda here=here: here, yaw)
         # Lift
         lift_to = here + [0, 0, 0.1]
         yield from move_to(m, lambda lift_to=lift_to: lift_to, yaw, CLOSE, tolerance=0.02)
         if m.sim.grasped(name):
             return
-        yield from hold(m, lambda: m.sim.eef_pos + [0, 0, 0.02], yaw, OPEN, RELEASE_STEPS)  # slipped: let go
+        yield from open_fingers(m, lambda: m.sim.eef_pos + [0, 0, 0.02], yaw)  # slipped: let go
 
 
 def place(m: Motion, name: str, target_xy: Callable[[], np.ndarray], release_height: Callable[[], float]) -> Actions:
@@ -112,9 +139,12 @@ def place(m: Motion, name: str, target_xy: Callable[[], np.ndarray], release_hei
     if np.linalg.norm(goal - start) > LONG_CARRY:
         via = (start + goal) / 2
         via[0] = min(via[0], VIA_X)
-        yield from move_to(m, lambda: np.array([*via, carry]), yaw, CLOSE, tolerance=0.03)
+        yield from while_held(m, name, move_to(m, lambda: np.array([*via, carry]), yaw, CLOSE, tolerance=0.03))
     # Move above the target
-    yield from move_to(m, lambda: np.array([*(target_xy() + offset()[:2]), carry]), yaw, CLOSE, tolerance=0.012)
+    above = move_to(m, lambda: np.array([*(target_xy() + offset()[:2]), carry]), yaw, CLOSE, tolerance=0.012)
+    yield from while_held(m, name, above)
+    if not m.sim.grasped(name):
+        return  # dropped on the way: the expert picks it up again
 
     # Lower
     def lowered() -> np.ndarray:
@@ -125,7 +155,7 @@ def place(m: Motion, name: str, target_xy: Callable[[], np.ndarray], release_hei
     yield from move_to(m, lowered, yaw, CLOSE, tolerance=0.008)
     # Release
     here = m.sim.eef_pos.copy()
-    yield from hold(m, lambda: here, yaw, OPEN, RELEASE_STEPS)
+    yield from open_fingers(m, lambda: here, yaw)
     # Retreat
     yield from move_to(m, lambda: here + [0, 0, 0.08], yaw, OPEN, tolerance=0.02)
 
@@ -164,7 +194,7 @@ def swing_lid(m: Motion, box: str, opening: bool) -> Actions:
         yield from move_to(m, lambda: data.xpos[handle] + [0, 0, 0.07], 0.0, OPEN, tolerance=0.015)
         yield from move_to(m, lambda: data.xpos[handle].copy(), 0.0, OPEN, tolerance=0.008)
         here = m.sim.eef_pos.copy()
-        yield from hold(m, lambda here=here: here, 0.0, CLOSE, GRASP_STEPS)
+        yield from close_fingers(m, lambda here=here: here, 0.0)
         # Swing: lead the handle along its circle about the hinge
         radius = float(np.linalg.norm((here - hinge)[[0, 2]]))
         start = float(np.arctan2(here[2] - hinge[2], hinge[0] - here[0])) - m.sim.joint_angle(box)
@@ -177,7 +207,7 @@ def swing_lid(m: Motion, box: str, opening: bool) -> Actions:
             yield m.action(point, 0.0, CLOSE)
         # Release and back away from the lid
         back = m.sim.eef_pos.copy()
-        yield from hold(m, lambda back=back: back, 0.0, OPEN, RELEASE_STEPS)
+        yield from open_fingers(m, lambda back=back: back, 0.0)
         yield from move_to(m, lambda back=back: back + [-0.06, 0, 0.06], 0.0, OPEN, tolerance=0.02)
         if done():
             return

@@ -63,8 +63,9 @@ class RunConfig:
 
     suite: str
     """Suite whose tasks are learned (``task_suites/<suite>``)."""
-    agent: str = "bc"
-    """Agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``."""
+    agent: str = "chunking"
+    """Agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``. The default is
+    the one the baseline card (``docs/baseline_card.md``) found to master single tasks."""
     agent_config: str = ""
     """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
     init_checkpoint: str = ""

@@ -1,0 +1,194 @@
+"""The baseline card: single-task success of each imitation agent on every task, over seeds, with spread.
+
+    LIFEBOT_THREADS=1 python benchmarks/baseline_card.py [--suites spatial object goal long] [--tasks N]
+        [--agents bc chunking] [--seeds 0 1 2] [--demos 50] [--noise 0.0] [--steps 3000] [--episodes 50]
+        [--workers 2] [--out runs/baseline_card] [--report docs/baseline_card]
+
+For every (suite, task, agent, seed) cell: scripted demonstrations of the task (collected once per suite and
+setting, resumable), a fresh agent trained on them alone, and its success on the task's fixed evaluation states
+0..episodes-1. Each finished cell is written at once to ``<out>/cells_<settings>.json`` (atomically), so a killed card
+resumes without redoing cells. Writes ``<report>.md`` (per-task mean and spread over seeds, per-suite means)
+and ``<report>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lifebot.agents.registry import agent_class, load_agent_config  # noqa: E402
+from lifebot.atomic import atomic_output  # noqa: E402
+from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
+from lifebot.demos.dataset import DemoDataset  # noqa: E402
+from lifebot.envs.control import DEFAULT_CONTROL_MODE  # noqa: E402
+from lifebot.envs.vector import evaluate  # noqa: E402
+from lifebot.suites.store import load_suite  # noqa: E402
+from lifebot.threads import set_threads  # noqa: E402
+from lifebot.versions import versions  # noqa: E402
+
+AGENTS = ("bc", "chunking")  # the imitation agents, each with its policies/<agent>.yaml config
+
+
+def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path, seed: int) -> dict:
+    start = time.perf_counter()
+    config = dataclasses.replace(load_agent_config(agent_name), steps=args.steps, seed=seed, device="cpu")
+    dataset = DemoDataset([path], max_demos_per_file=args.demos)
+    agent = agent_class(agent_name).from_dataset(config, dataset)
+    losses = agent.learn(agent.transitions(dataset))
+    trained = time.perf_counter()
+    result = evaluate(
+        agent,
+        args.episodes,
+        num_envs=args.workers,
+        suite=suite,
+        task=task,
+        control_mode=args.control_mode,
+        policy_control_mode=agent.control_mode,
+    )
+    return {
+        "success": result.success_rate,
+        "final_loss": float(np.mean(losses[-100:])),
+        "train_s": trained - start,
+        "eval_s": time.perf_counter() - trained,
+    }
+
+
+def cell_key(agent: str, suite: str, task: str, seed: int) -> str:
+    return f"{agent}/{suite}/{task}/{seed}"
+
+
+def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
+    lines = [
+        "# Baseline card: single-task success",
+        "",
+        f"{args.demos} demos per task (noise {args.noise}), {args.steps} gradient steps, {args.control_mode}, "
+        f"success on fixed evaluation states 0..{args.episodes - 1}, seeds {', '.join(map(str, args.seeds))}.",
+        f"Versions: {json.dumps(versions())}.",
+        "",
+        "Command: `LIFEBOT_THREADS=1 python benchmarks/baseline_card.py "
+        f"--suites {' '.join(args.suites)} --agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} "
+        f"--demos {args.demos} --noise {args.noise} --steps {args.steps} --episodes {args.episodes}`",
+        "",
+    ]
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 4), squeeze=False)
+    for axis, (suite, names) in zip(axes[0], tasks.items(), strict=True):
+        lines += [f"## {suite}", "", "| task | " + " | ".join(args.agents) + " |", "|---|" + "---|" * len(args.agents)]
+        suite_means = {a: [] for a in args.agents}
+        for name in names:
+            row = [name]
+            for agent in args.agents:
+                rates = [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, name, s)) in cells]
+                if rates:
+                    suite_means[agent].append(np.mean(rates))
+                    row.append(
+                        f"{np.mean(rates):.2f} ± {np.std(rates):.2f} (min {min(rates):.2f}, max "
+                        f"{max(rates):.2f}, n={len(rates)})"
+                    )
+                else:
+                    row.append("–")
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append(
+            "| **mean** | "
+            + " | ".join(f"**{np.mean(v):.3f}** (lowest task {min(v):.2f})" if v else "–" for v in suite_means.values())
+            + " |"
+        )
+        lines.append("")
+        for i, agent in enumerate(args.agents):
+            means = [
+                np.mean(
+                    [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, n, s)) in cells]
+                    or [np.nan]
+                )
+                for n in names
+            ]
+            spreads = [
+                np.std(
+                    [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, n, s)) in cells]
+                    or [np.nan]
+                )
+                for n in names
+            ]
+            axis.bar(
+                np.arange(len(names)) + 0.8 * i / len(args.agents),
+                means,
+                0.8 / len(args.agents),
+                yerr=spreads,
+                label=agent,
+            )
+        axis.set_title(suite)
+        axis.set_ylim(0, 1.05)
+        axis.set_xticks(range(len(names)), [n[:18] for n in names], rotation=70, fontsize=6)
+        axis.set_ylabel("success (mean ± std over seeds)")
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.report.with_suffix(".png"), dpi=90)
+    args.report.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suites", nargs="+", default=["spatial", "object", "goal", "long"])
+    parser.add_argument("--tasks", type=int, default=None, help="the first N tasks of each suite (default: all)")
+    parser.add_argument("--agents", nargs="+", choices=AGENTS, default=list(AGENTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--demos", type=int, default=50)
+    parser.add_argument("--noise", type=float, default=CollectConfig.noise)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--control-mode", default=DEFAULT_CONTROL_MODE)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path, default=Path("runs/baseline_card"))
+    parser.add_argument("--report", type=Path, default=Path("docs/baseline_card"))
+    args = parser.parse_args()
+    set_threads()
+
+    settings = f"d{args.demos}_n{args.noise}_s{args.steps}_e{args.episodes}_{args.control_mode}"
+    cells_path = args.out / f"cells_{settings}.json"  # a cell is only reused under the same settings
+    cells = json.loads(cells_path.read_text()) if cells_path.exists() else {}
+    tasks = {}
+    for suite in args.suites:
+        names = load_suite(suite).task_names[: args.tasks]
+        tasks[suite] = names
+        demos = args.out / f"demos_n{args.noise}_{args.control_mode}"
+        paths = collect(
+            CollectConfig(
+                suite=suite,
+                tasks=tuple(names),
+                num_demos=args.demos,
+                workers=args.workers,
+                control_mode=args.control_mode,
+                noise=args.noise,
+                out=demos,
+            )
+        )
+        for name, path in zip(names, paths, strict=True):
+            for agent in args.agents:
+                for seed in args.seeds:
+                    key = cell_key(agent, suite, name, seed)
+                    if key in cells:
+                        continue
+                    cells[key] = train_and_evaluate(args, agent, suite, name, path, seed)
+                    print(
+                        f"{key}: success {cells[key]['success']:.2f} "
+                        f"(train {cells[key]['train_s']:.0f} s, eval {cells[key]['eval_s']:.0f} s)",
+                        flush=True,
+                    )
+                    with atomic_output(cells_path) as tmp:
+                        tmp.write_text(json.dumps(cells, indent=1, sort_keys=True))
+    write_report(args, cells, tasks)
+
+
+if __name__ == "__main__":
+    main()
