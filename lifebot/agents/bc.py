@@ -173,12 +173,15 @@ class BCAgent:
         steps: int | None = None,
         progress: bool = False,
         regularizer: Callable[[], torch.Tensor] | None = None,
+        grad_hook: Callable[[], None] | None = None,
+        step_hook: Callable[[], None] | None = None,
     ) -> list[float]:
         """Gradient steps on minibatches of the dataset's (already normalised) transitions; returns the losses.
 
         ``dataset`` needs ``obs`` and ``actions`` tensors, and for an image policy ``images`` (camera key ->
         uint8 (N, H, W, 3) tensor, as ``DemoDataset(paths, image_keys=...)`` has); ``regularizer`` adds a term
-        to every loss (EWC).
+        to every loss (EWC); ``grad_hook`` runs between ``backward`` and the optimizer step (it may rewrite the
+        gradients: A-GEM, PackNet) and ``step_hook`` after the step (it may restore frozen weights: PackNet).
         """
         images = self._training_images(dataset)
         steps = self.config.steps if steps is None else steps  # 0 means none (a strategy's empty stretch)
@@ -193,7 +196,11 @@ class BCAgent:
                 loss = loss + regularizer()
             self.optimizer.zero_grad()
             loss.backward()
+            if grad_hook is not None:
+                grad_hook()
             self.optimizer.step()
+            if step_hook is not None:
+                step_hook()
             losses.append(float(loss.detach()))
             self.gradient_steps += 1
         return losses
