@@ -146,9 +146,11 @@ def test_packnet_on_idm_leaves_the_frozen_encoder_alone():
     assert all(torch.equal(p, trunk[n]) for n, p in strategy.agent.policy.trunk.named_parameters())
 
 
-def test_packnet_needs_more_steps_than_its_retraining():
+def test_packnet_needs_more_steps_than_its_retraining_and_refuses_best_point_selection():
     with pytest.raises(ValueError, match=r"retrain_steps \(50\) must be below the task's 50"):
         packnet().learn_task(task_data(0), steps=50)
+    with pytest.raises(ValueError, match="packnet: model selection 'libero' could pick weights from before"):
+        packnet().learn_task(task_data(0), steps=100, keep_best=True)
 
 
 def test_project_removes_only_the_component_against_the_reference():

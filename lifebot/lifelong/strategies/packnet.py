@@ -48,6 +48,14 @@ class PackNet(Strategy):
         self.trainable: dict[str, torch.Tensor] = {}
         self.fixed: dict[str, torch.Tensor] = {}
 
+    def learn_task(self, dataset, steps, eval_points=(), evaluate=None, keep_best=False) -> list[float]:
+        if keep_best:
+            raise ValueError(
+                "packnet: model selection 'libero' could pick weights from before the pruning, which the task's "
+                "mask no longer describes; use model selection 'last'"
+            )
+        return super().learn_task(dataset, steps, eval_points, evaluate)
+
     def _weights(self) -> dict[str, torch.nn.Parameter]:
         return {n: p for n, p in trained_parameters(self.agent).items() if p.dim() > 1}
 
