@@ -13,7 +13,7 @@ from lifebot.agents.networks import GaussianMixtureHead
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.gym_env import CAMERAS, LifebotEnv
-from lifebot.lifelong.strategies import STRATEGIES, Transitions
+from lifebot.lifelong.strategies import STRATEGIES, EWCConfig, Transitions
 
 FAST = "pd_ee_delta_pose"
 TASK = "PickRedCubeLift"  # the goal suite's shortest demonstrations
@@ -156,7 +156,7 @@ def test_strategies_keep_their_contract_with_the_mixture_head(state_data):
         return BCAgent.from_dataset(config, state_data)
 
     assert make_agent().learn(Transitions.of(state_data), steps=0) == []  # an empty stretch trains nothing
-    strategy = STRATEGIES["ewc"](make_agent, fisher_batches=2, batch_size=32)
+    strategy = STRATEGIES["ewc"](make_agent, EWCConfig(fisher_batches=2, batch_size=32))
     for _ in range(2):  # the second task trains under the first one's Fisher penalty
         assert np.all(np.isfinite(strategy.learn_task(state_data, steps=5)))
     assert len(strategy.anchors) == 2

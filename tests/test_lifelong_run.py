@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from lifebot.agents.idm import IDMAgent, IDMConfig
 from lifebot.agents.registry import load_agent
@@ -22,8 +24,9 @@ from lifebot.envs.observations import STATE_SHAPES
 from lifebot.lifelong.executors import ExecutionConfig, execute_run
 from lifebot.lifelong.report import metric_table, write_report
 from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
-from lifebot.lifelong.runner import RunConfig
+from lifebot.lifelong.runner import RunConfig, plan_run
 from lifebot.lifelong.strategies import STRATEGIES
+from lifebot.submission.make import make_submission
 from lifebot.suites.store import load_suite
 
 IN_PROCESS = ExecutionConfig(workers=1)
@@ -131,6 +134,7 @@ def run_command(config: RunConfig, out: Path) -> list[str]:
         "run",
         f"--suite={config.suite}",
         f"--strategy={config.strategy}",
+        *(f"--strategy-option={option}" for option in config.strategy_options),
         f"--orderings={','.join(map(str, config.orderings))}",
         f"--seeds={','.join(map(str, config.seeds))}",
         f"--tasks={config.tasks}",
@@ -161,19 +165,55 @@ def kill_after_first_task(config: RunConfig, out: Path, delay: float = 0.0) -> P
     return progress
 
 
-def test_a_killed_run_resumes_after_its_last_task_and_matches_an_uninterrupted_one(er_run, demos_dir, tmp_path):
-    config, uninterrupted = er_run
-    config = replace(config, orderings=(4,))
-    kill_after_first_task(config, tmp_path / "killed")
-    first_checkpoint = unit_dir(tmp_path / "killed", 4, 0) / "checkpoints" / "task_0.pt"
+def kill_after_the_first_task_and_resume(config: RunConfig, out: Path):
+    """``lifebot run`` killed (SIGKILL) once its first task is committed, then the same command to the end."""
+    kill_after_first_task(config, out)
+    first_checkpoint = unit_dir(out, config.orderings[0], config.seeds[0]) / "checkpoints" / "task_0.pt"
     stamp = first_checkpoint.stat().st_mtime_ns
 
-    subprocess.run(run_command(config, tmp_path / "killed"), check=True, capture_output=True)
-    resumed = load_run(tmp_path / "killed").units[0]
-    reference = next(u for u in uninterrupted.units if u.ordering == 4)
+    subprocess.run(run_command(config, out), check=True, capture_output=True)
     assert first_checkpoint.stat().st_mtime_ns == stamp  # task 0 was not learned again
+    return load_run(out).units[0]
+
+
+def test_a_killed_run_resumes_after_its_last_task_and_matches_an_uninterrupted_one(er_run, demos_dir, tmp_path):
+    config, uninterrupted = er_run
+    resumed = kill_after_the_first_task_and_resume(replace(config, orderings=(4,)), tmp_path / "killed")
+    reference = next(u for u in uninterrupted.units if u.ordering == 4)
     for matrix in ("b", "R", "c", "losses"):
         assert getattr(resumed, matrix) == getattr(reference, matrix), matrix
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("strategy", "options"),
+    [("packnet", ("retrain_steps=10", "prune_fraction=0.5")), ("agem", ("memory_per_task=40", "memory_batch=16"))],
+)
+def test_gradient_strategies_run_through_lifebot_run_and_resume_identically_after_a_kill(
+    strategy, options, demos_dir, tmp_path
+):
+    config = tiny_config(demos_dir, strategy=strategy, strategy_options=options, orderings=(4,))
+    uninterrupted = execute_run(config, tmp_path / "whole", IN_PROCESS).units[0]
+    resumed = kill_after_the_first_task_and_resume(config, tmp_path / "killed")
+    assert resumed.finished
+    for matrix in ("b", "R", "c", "losses"):
+        assert getattr(resumed, matrix) == getattr(uninterrupted, matrix), matrix
+    recorded = load_run(tmp_path / "killed").record["strategy_config"]
+    assert recorded == {
+        **dataclasses.asdict(STRATEGIES[strategy].config_class()),
+        **{key: yaml.safe_load(value) for key, value in (option.split("=") for option in options)},
+    }
+    assert make_submission(tmp_path / "killed", strategy)["strategy"] == {"name": strategy, "config": recorded}
+
+
+def test_a_strategy_config_file_is_read_and_a_bad_one_refused(demos_dir, tmp_path):
+    path = tmp_path / "ewc.yaml"
+    path.write_text("ewc_lambda: 30\n")
+    record = plan_run(tiny_config(demos_dir, strategy="ewc", strategy_config=str(path)))
+    assert record["strategy_config"] == {"ewc_lambda": 30.0, "fisher_batches": 20, "batch_size": 256}
+    path.write_text("ewc_lamda: 30\n")
+    with pytest.raises(ValueError, match=r"ewc.yaml: ewc_lamda: unknown field"):
+        tiny_config(demos_dir, strategy="ewc", strategy_config=str(path))
 
 
 def test_units_run_as_ray_tasks_on_a_local_ray_instance_with_the_same_results(er_run, tmp_path):

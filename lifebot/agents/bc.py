@@ -11,6 +11,7 @@ and task encoding, and not the object slots (simulator state a real robot lacks)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,12 +166,15 @@ class BCAgent(Agent):
         steps: int | None = None,
         progress: bool = False,
         regularizer: Regularizer | None = None,
+        grad_hook: Callable[[], None] | None = None,
+        step_hook: Callable[[], None] | None = None,
     ) -> list[float]:
         """Gradient steps on minibatches of the (already normalised) transitions; returns the losses.
 
         ``data`` needs ``obs`` and ``actions`` tensors, and for an image policy ``images`` (camera key ->
         uint8 (N, H, W, 3) tensor, as ``DemoDataset(paths, image_keys=...)`` has); ``regularizer`` adds a term
-        to every loss (EWC).
+        to every loss (EWC); ``grad_hook`` runs between ``backward`` and the optimizer step (it may rewrite the
+        gradients: A-GEM, PackNet) and ``step_hook`` after the step (it may restore frozen weights: PackNet).
         """
         images = self._training_images(data)
         steps = self.config.steps if steps is None else steps  # 0 means none (a strategy's empty stretch)
@@ -185,7 +189,11 @@ class BCAgent(Agent):
                 loss = loss + regularizer()
             self.optimizer.zero_grad()
             loss.backward()
+            if grad_hook is not None:
+                grad_hook()
             self.optimizer.step()
+            if step_hook is not None:
+                step_hook()
             losses.append(float(loss.detach()))
             self.gradient_steps += 1
         return losses

@@ -30,6 +30,10 @@ def register(commands) -> None:
     run.add_argument("--agent-config", default="", help="agent YAML (default policies/<agent>.yaml)")
     run.add_argument("--init-checkpoint", default="", help="agent checkpoint every unit starts from (idm: required)")
     run.add_argument("--strategy", choices=list(STRATEGIES), default=RunConfig.strategy)
+    run.add_argument("--strategy-config", default="", help="strategy YAML (default: the strategy's defaults)")
+    run.add_argument(
+        "--strategy-option", action="append", default=[], metavar="KEY=VALUE", help="a strategy setting (repeatable)"
+    )
     run.add_argument("--orderings", type=integers, default=RunConfig.orderings, help="e.g. 0,1,2")
     run.add_argument("--seeds", type=integers, default=RunConfig.seeds, help="e.g. 0,1,2")
     run.add_argument("--tasks", type=int, default=RunConfig.tasks, help="only the suite's first N tasks (0: all)")
@@ -75,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
         agent_config=args.agent_config,
         init_checkpoint=args.init_checkpoint,
         strategy=args.strategy,
+        strategy_config=args.strategy_config,
+        strategy_options=tuple(args.strategy_option),
         orderings=args.orderings,
         seeds=args.seeds,
         tasks=args.tasks,

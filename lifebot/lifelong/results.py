@@ -15,6 +15,7 @@ A run directory::
 
     config        the RunConfig fields (suite, agent, strategy, orderings, seeds, steps, episodes, ...)
     agent_config  every field of the agent's typed config
+    strategy_config  every field of the strategy's typed config
     protocol      suite, suite_version, tasks (suite order), episodes, horizons {task: steps},
                   init_state_sha256 {task: hash}, control_mode, eval_steps (steps of each curve point),
                   curve_unit (gradient_steps, or online_steps for an online agent), model_selection,

@@ -49,7 +49,7 @@ from lifebot.lifelong.results import (
     unit_dir,
     write_json,
 )
-from lifebot.lifelong.strategies import STRATEGIES, Strategy, Transitions
+from lifebot.lifelong.strategies import STRATEGIES, Strategy, Transitions, load_strategy_config
 from lifebot.suites.store import load_suite, sha256_bytes
 from lifebot.versions import versions
 
@@ -73,6 +73,10 @@ class RunConfig:
     encoder pretrained on the ``pretrain`` suite; required for ``idm``, whose encoder is otherwise random."""
     strategy: str = "sequential"
     """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
+    strategy_config: str = ""
+    """YAML file with the strategy's typed config (default: its defaults); run.json records the result."""
+    strategy_options: tuple[str, ...] = ()
+    """``key=value`` settings of the strategy's config, applied over ``strategy_config``."""
     orderings: tuple[int, ...] = (0,)
     """Indices of the suite's task orderings (0 is the suite's own order)."""
     seeds: tuple[int, ...] = (0,)
@@ -121,6 +125,7 @@ class RunConfig:
             raise ValueError(f"run config: agent {self.agent} needs {need}, got {self.online_steps}")
         if online and self.model_selection != "last":
             raise ValueError(f"run config: agent {self.agent} learns online: model_selection must be 'last'")
+        load_strategy_config(self.strategy, self.strategy_config or None, self.strategy_options)
         if self.agent == "idm" and not self.init_checkpoint:
             raise ValueError("run config: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)")
 
@@ -172,6 +177,9 @@ def plan_run(config: RunConfig) -> dict:
         "schema": RUN_SCHEMA,
         "config": dataclasses.asdict(config),
         "agent_config": dataclasses.asdict(agent_config),
+        "strategy_config": dataclasses.asdict(
+            load_strategy_config(config.strategy, config.strategy_config or None, config.strategy_options)
+        ),
         "protocol": protocol,
         "versions": versions(),
         "code_revision": code_revision(),
@@ -184,9 +192,9 @@ def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     path = root / RUN_FILE
     if path.exists():
         existing = read_json(path, RUN_SCHEMA)
-        for key in ("config", "agent_config", "protocol"):
+        for key in ("config", "agent_config", "strategy_config", "protocol"):
             for field, value in record[key].items():
-                theirs = existing[key].get(field)
+                theirs = existing.get(key, {}).get(field)
                 if value != theirs and not (isinstance(value, tuple) and list(value) == theirs):
                     problem = f"holds another run ({key}.{field} is {theirs!r} there, {value!r} here)"
                     raise ResultsError(path, f"{problem}; use another --out")
@@ -280,7 +288,10 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             agent.policy.load_state_dict(initial.policy.state_dict())
         return agent
 
-    strategy = STRATEGIES[config["strategy"]](make_agent, seed=seed)
+    strategy_class = STRATEGIES[config["strategy"]]
+    source = f"{root / RUN_FILE}: strategy_config"
+    strategy_config = config_from_dict(strategy_class.config_class, record.get("strategy_config", {}), source)
+    strategy = strategy_class(make_agent, strategy_config, seed=seed)
     if unit.tasks_done:
         last = unit.tasks_done - 1
         strategy.agent = cls.load(_agent_file(directory, last))  # with its random states
@@ -320,7 +331,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 losses += _learn_online(strategy, data, task, config, protocol, measure)
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
-            row = [final if j == k else pool.success(strategy.agent, other) for j, other in enumerate(order)]
+            row = [final if j == k else pool.success(strategy.policy_for(j), other) for j, other in enumerate(order)]
             strategy.agent.save(_agent_file(directory, k))
             torch.save({"strategy": strategy.state_dict()}, _strategy_file(directory, k))
             unit.R.append(row)

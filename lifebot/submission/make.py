@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 from pathlib import Path
 
@@ -76,10 +75,11 @@ def metric_claims(units: list[dict]) -> dict[str, dict]:
     return {name: dataclasses.asdict(s) for name, s in summarize_runs(per_unit, **BOOTSTRAP).items()}
 
 
-def _strategy(name: str) -> dict:
-    """The strategy and its settings: the runner builds it with its constructor's defaults (agent and seed aside)."""
-    parameters = inspect.signature(STRATEGIES[name]).parameters.values()
-    settings = {p.name: p.default for p in parameters if p.default is not p.empty and p.name != "seed"}
+def _strategy(name: str, record: dict) -> dict:
+    """The strategy and its typed config as run.json records it (its defaults, for runs older than that record)."""
+    settings = record.get("strategy_config")
+    if settings is None:
+        settings = dataclasses.asdict(STRATEGIES[name].config_class())
     return {"name": name, "config": settings}
 
 
@@ -103,7 +103,7 @@ def make_submission(run_dir: str | Path, method: str, description: str = "") -> 
         "schema": SUBMISSION_SCHEMA,
         "method": {"name": method, "description": description},
         "agent": {"name": config["agent"], "config": record["agent_config"]},
-        "strategy": _strategy(config["strategy"]),
+        "strategy": _strategy(config["strategy"], record),
         "run_config": config,
         "suite": {"name": run.protocol["suite"], "version": run.protocol["suite_version"]},
         "protocol": {k: run.protocol[k] for k in PROTOCOL_FIELDS},
