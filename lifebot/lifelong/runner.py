@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 from tqdm import tqdm
 
 from lifebot.agents.config import config_from_dict
@@ -33,7 +32,7 @@ from lifebot.agents.registry import agent_class, load_agent, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import CONTROL_MODES
-from lifebot.envs.vector import evaluate, make_vector_env
+from lifebot.envs.vector import EvaluationPool
 from lifebot.lifelong.results import (
     PROGRESS_FILE,
     RUN_FILE,
@@ -185,30 +184,6 @@ def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     return record
 
 
-class EvaluationPool:
-    """One vectorised environment per task, made on first use and reused for every evaluation of a unit."""
-
-    def __init__(self, suite: str, control_mode: str, episodes: int, workers: int):
-        self.suite, self.control_mode, self.episodes, self.workers = suite, control_mode, episodes, workers
-        self.envs = {}
-
-    def success(self, policy, task: str) -> float:
-        if task not in self.envs:
-            self.envs[task] = make_vector_env(
-                min(self.workers, self.episodes),
-                autoreset_mode=AutoresetMode.DISABLED,
-                suite=self.suite,
-                task=task,
-                control_mode=self.control_mode,
-            )
-        return evaluate(policy, self.episodes, vector_env=self.envs[task]).success_rate
-
-    def close(self) -> None:
-        for env in self.envs.values():
-            env.close()
-        self.envs.clear()
-
-
 def _window_means(losses: list[float]) -> list[float]:
     chunks = np.array_split(np.asarray(losses, dtype=float), min(LOSS_WINDOWS, len(losses)))
     return [round(float(chunk.mean()), 6) for chunk in chunks]
@@ -270,12 +245,18 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
         if driver_pid is not None and not _process_exists(driver_pid):
             raise SystemExit(f"unit {unit_dir(root, ordering, seed)}: the run that started it is gone")
 
-    pool = EvaluationPool(protocol["suite"], protocol["control_mode"], protocol["episodes"], workers)
+    pool = EvaluationPool(workers)  # its workers keep every task's environments for the whole unit
+
+    def success(tasks: list[str]) -> list[float]:
+        return pool.success_rates(
+            strategy.agent, protocol["suite"], tasks, protocol["episodes"], control_mode=protocol["control_mode"]
+        )
+
     start = time.perf_counter() - unit.seconds
     bar = tqdm(total=len(order), initial=unit.tasks_done, desc=f"o{ordering}_s{seed}", unit="task")
     try:
         if not unit.b:
-            unit.b = [pool.success(strategy.agent, task) for task in order]
+            unit.b = success(order)
             unit.seconds = time.perf_counter() - start
             write_json(progress_path, unit.to_json())
         for k in range(unit.tasks_done, len(order)):
@@ -283,7 +264,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
             def measure(step: int, task: str = task, curve: list = curve) -> float:
                 alive()
-                curve.append(pool.success(strategy.agent, task))
+                curve.append(success([task])[0])
                 return curve[-1]
 
             dataset = DemoDataset([paths[task]], normalizer=normalizer, max_demos_per_file=config["demos_per_task"])
@@ -296,7 +277,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             )
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
-            row = [final if j == k else pool.success(strategy.agent, other) for j, other in enumerate(order)]
+            others = iter(success(order[:k] + order[k + 1 :]))  # evaluated together: the workers stay busy
+            row = [final if j == k else next(others) for j in range(len(order))]
             strategy.agent.save(_agent_file(directory, k))
             state = {
                 "strategy": strategy.state_dict(),
