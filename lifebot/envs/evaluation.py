@@ -133,7 +133,7 @@ class EpisodeRunner:
 def _serve(conn: Connection) -> None:
     """A worker's loop: ("policy", bytes) replaces its policy, ("run", batch, seed) answers with the outcomes."""
     torch.set_num_threads(1)
-    runner, policy = EpisodeRunner(), None
+    runner, policy, payload = EpisodeRunner(), None, b""
     try:
         while True:
             try:
@@ -141,10 +141,11 @@ def _serve(conn: Connection) -> None:
             except EOFError:
                 return
             if message[0] == "policy":
-                policy = pickle.loads(message[1])
+                payload, policy = message[1], None  # unpickled by the next run, which reports a failure
                 continue
             _, batch, seed = message
             try:
+                policy = pickle.loads(payload) if policy is None else policy
                 conn.send(("done", runner.run(policy, batch, seed)))
             except Exception:
                 conn.send(("error", traceback.format_exc()))
