@@ -53,7 +53,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from gymnasium.vector import AutoresetMode  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 
 from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
@@ -63,7 +62,7 @@ from lifebot.agents.wsrl import OfflineTransitions, make_rlpd, make_wsrl, pretra
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset, flatten_state  # noqa: E402
 from lifebot.envs.gym_env import LifebotEnv  # noqa: E402
-from lifebot.envs.vector import evaluate, make_vector_env  # noqa: E402
+from lifebot.envs.vector import EvaluationPool, evaluate  # noqa: E402
 
 MODE = "pd_ee_delta_pose"
 REWARD = "sparse"
@@ -148,11 +147,11 @@ def main() -> None:
     )
     dataset = DemoDataset([path])
     normalizer = dataset.normalizer
-    eval_env = make_vector_env(1, autoreset_mode=AutoresetMode.DISABLED, asynchronous=False, **env_kwargs)
+    eval_pool = EvaluationPool(1)  # this process, keeping its environment between evaluations
 
     def measure(model) -> float:
         policy = lambda obs: model.predict(normalizer(flatten_state(obs)), deterministic=True)[0]  # noqa: E731
-        return evaluate(policy, args.episodes, vector_env=eval_env, **env_kwargs).success_rate
+        return evaluate(policy, args.episodes, pool=eval_pool, **env_kwargs).success_rate
 
     def make_env():
         return NormalizedStateObservation(LifebotEnv(**env_kwargs), normalizer)
@@ -211,7 +210,7 @@ def main() -> None:
             curves[method][seed] = callback.curve
             seconds[(method, seed)] = time.perf_counter() - start
             env.close()
-    eval_env.close()
+    eval_pool.close()
 
     args.out.mkdir(parents=True, exist_ok=True)
     figure, axis = plt.subplots(figsize=(7, 4))

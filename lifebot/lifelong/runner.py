@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode
 from tqdm import tqdm
 
 from lifebot.agents.config import config_from_dict
@@ -36,7 +35,7 @@ from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import CONTROL_MODES
 from lifebot.envs.gym_env import REWARDS, LifebotEnv
-from lifebot.envs.vector import evaluate, make_vector_env
+from lifebot.envs.vector import EvaluationPool
 from lifebot.lifelong.results import (
     PROGRESS_FILE,
     RUN_FILE,
@@ -214,30 +213,6 @@ def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     return record
 
 
-class EvaluationPool:
-    """One vectorised environment per task, made on first use and reused for every evaluation of a unit."""
-
-    def __init__(self, suite: str, control_mode: str, episodes: int, workers: int):
-        self.suite, self.control_mode, self.episodes, self.workers = suite, control_mode, episodes, workers
-        self.envs = {}
-
-    def success(self, policy, task: str) -> float:
-        if task not in self.envs:
-            self.envs[task] = make_vector_env(
-                min(self.workers, self.episodes),
-                autoreset_mode=AutoresetMode.DISABLED,
-                suite=self.suite,
-                task=task,
-                control_mode=self.control_mode,
-            )
-        return evaluate(policy, self.episodes, vector_env=self.envs[task]).success_rate
-
-    def close(self) -> None:
-        for env in self.envs.values():
-            env.close()
-        self.envs.clear()
-
-
 def _window_means(losses: list[float]) -> list[float]:
     if not losses:  # e.g. an online phase that was all warmup
         return []
@@ -301,12 +276,22 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
         if driver_pid is not None and not _process_exists(driver_pid):
             raise SystemExit(f"unit {unit_dir(root, ordering, seed)}: the run that started it is gone")
 
-    pool = EvaluationPool(protocol["suite"], protocol["control_mode"], protocol["episodes"], workers)
+    pool = EvaluationPool(workers)  # its workers keep every task's environments for the whole unit
+
+    def success(tasks: list[str], policy=None) -> list[float]:
+        return pool.success_rates(
+            policy or strategy.agent,
+            protocol["suite"],
+            tasks,
+            protocol["episodes"],
+            control_mode=protocol["control_mode"],
+        )
+
     start = time.perf_counter() - unit.seconds
     bar = tqdm(total=len(order), initial=unit.tasks_done, desc=f"o{ordering}_s{seed}", unit="task")
     try:
         if not unit.b:
-            unit.b = [pool.success(strategy.agent, task) for task in order]
+            unit.b = success(order)
             unit.seconds = time.perf_counter() - start
             write_json(progress_path, unit.to_json())
         for k in range(unit.tasks_done, len(order)):
@@ -314,7 +299,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
             def measure(step: int, task: str = task, curve: list = curve) -> float:
                 alive()
-                curve.append(pool.success(strategy.agent, task))
+                curve.append(success([task])[0])
                 return curve[-1]
 
             began = time.perf_counter()
@@ -331,7 +316,11 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 losses += _learn_online(strategy, data, task, config, protocol, measure)
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
-            row = [final if j == k else pool.success(strategy.policy_for(j), other) for j, other in enumerate(order)]
+            policies = {j: strategy.policy_for(j) for j in range(len(order)) if j != k}
+            shared = [j for j, policy in policies.items() if policy is strategy.agent]
+            rates = dict(zip(shared, success([order[j] for j in shared]), strict=True))  # together: workers stay busy
+            rates.update({j: success([order[j]], policy)[0] for j, policy in policies.items() if j not in rates})
+            row = [final if j == k else rates[j] for j in range(len(order))]
             strategy.agent.save(_agent_file(directory, k))
             torch.save({"strategy": strategy.state_dict()}, _strategy_file(directory, k))
             unit.R.append(row)

@@ -17,8 +17,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lifebot.agents.registry import load_agent
+from lifebot.envs.vector import EvaluationPool
 from lifebot.lifelong.results import unit_name
-from lifebot.lifelong.runner import EvaluationPool
 from lifebot.submission.make import final_checkpoint, sha256_file
 from lifebot.submission.validate import validate_file
 
@@ -63,21 +63,21 @@ def verify_submission(path: str | Path, checkpoints: str | Path, workers: int = 
     protocol, checkpoints = document["protocol"], Path(checkpoints)
     hashes = document.get("checkpoints", {})
     result = Verification([], [])
-    for unit in tqdm(document["units"], desc="verify", unit="unit"):
-        name, order = unit_name(unit["ordering"], unit["seed"]), unit["order"]
-        file = final_checkpoint(checkpoints, unit["ordering"], unit["seed"], len(order))
-        if not file.is_file():
-            result.problems.append(f"{name}: no checkpoint {file}")
-            continue
-        if name in hashes and sha256_file(file) != hashes[name]:
-            result.problems.append(f"{name}: {file} is not the checkpoint the submission hashed (checkpoints.{name})")
-            continue
-        agent = load_agent(file)
-        pool = EvaluationPool(document["suite"]["name"], protocol["control_mode"], protocol["episodes"], workers)
-        try:
-            for task, claimed in zip(order, unit["R"][-1], strict=True):
+    with EvaluationPool(workers) as pool:  # one set of workers (and environments) for every unit
+        for unit in tqdm(document["units"], desc="verify", unit="unit"):
+            name, order = unit_name(unit["ordering"], unit["seed"]), unit["order"]
+            file = final_checkpoint(checkpoints, unit["ordering"], unit["seed"], len(order))
+            if not file.is_file():
+                result.problems.append(f"{name}: no checkpoint {file}")
+                continue
+            if name in hashes and sha256_file(file) != hashes[name]:
+                result.problems.append(
+                    f"{name}: {file} is not the checkpoint the submission hashed (checkpoints.{name})"
+                )
+                continue
+            suite, mode = document["suite"]["name"], protocol["control_mode"]
+            measured = pool.success_rates(load_agent(file), suite, order, protocol["episodes"], control_mode=mode)
+            for task, claimed, rate in zip(order, unit["R"][-1], measured, strict=True):
                 low, high = wilson_interval(claimed, protocol["episodes"])
-                result.checks.append(TaskCheck(name, task, claimed, pool.success(agent, task), low, high))
-        finally:
-            pool.close()
+                result.checks.append(TaskCheck(name, task, claimed, rate, low, high))
     return result
