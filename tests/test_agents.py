@@ -142,10 +142,17 @@ def test_inverse_dynamics_pretraining_then_frozen_encoder(dataset, tmp_path):
 
 
 def test_every_policy_file_loads_into_its_config():
+    from lifebot.agents.chunking import ChunkingConfig
     from lifebot.agents.idm import IDMConfig
     from lifebot.agents.wsrl import WSRLConfig
 
-    configs = {"bc": BCConfig, "idm": IDMConfig, "wsrl_paper": WSRLConfig, "wsrl_cpu": WSRLConfig}
+    configs = {
+        "bc": BCConfig,
+        "chunking": ChunkingConfig,
+        "idm": IDMConfig,
+        "wsrl_paper": WSRLConfig,
+        "wsrl_cpu": WSRLConfig,
+    }
     assert {p.stem for p in POLICIES.glob("*.yaml")} == set(configs)
     for name, cls in configs.items():
         assert isinstance(load_config(cls, POLICIES / f"{name}.yaml"), cls)
@@ -156,6 +163,7 @@ def tiny_config(name: str):
     """A few-parameter config of every registered agent (the contract tests run them all)."""
     tiny = {
         "bc": dict(hidden=(32, 32), batch_size=16),
+        "chunking": dict(hidden=(32, 32), batch_size=16, chunk=3),
         "idm": dict(hidden=(32, 32), idm_hidden=(32,), batch_size=16),
         "wsrl": dict(
             n_critics=3, net_arch=(32, 32), batch_size=16, utd=2, pretrain_batch_size=16, cql_actions=2, warmup_steps=4
