@@ -12,14 +12,13 @@ from lifebot.agents.bc import BCAgent
 from lifebot.agents.checkpoint import CheckpointError, load_checkpoint
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
+from lifebot.registry import Registry
 
-AGENTS: dict[str, type[BCAgent]] = {agent.name: agent for agent in (BCAgent, IDMAgent)}
+AGENTS: Registry[type[BCAgent]] = Registry("agent", "lifebot.agents", {a.name: a for a in (BCAgent, IDMAgent)})
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
 def agent_class(name: str) -> type[BCAgent]:
-    if name not in AGENTS:
-        raise KeyError(f"unknown agent {name!r}; known: {', '.join(AGENTS)}")
     return AGENTS[name]
 
 
@@ -34,3 +33,6 @@ def load_agent(path: str | Path, device: str | None = None) -> BCAgent:
     if name not in AGENTS:
         raise CheckpointError(path, f"holds an agent lifebot does not know ({name!r})")
     return AGENTS[name].load(path, device=device)
+
+
+AGENTS.load_plugins()  # agents of other packages (entry-point group lifebot.agents)

@@ -13,7 +13,8 @@ which seeds the global ``np.random`` and reports the horizon as ``terminated``).
   the suite's i-th fixed evaluation state, ``options={"init_state": array}`` any stored state.
   ``reset(seed=evaluation_seed(e), options={"evaluation": True})`` starts evaluation episode ``e``: fixed state
   ``e`` and a seed from a range training never uses (this form works per sub-environment in a vector env).
-- Control: ``control_mode="osc_pose"`` (robosuite OSC, default) or ``"pd_ee_delta_pose"`` (fast); see
+- Control: ``control_mode="pd_ee_delta_pose"`` (IK + MuJoCo servos, fast, default) or ``"osc_pose"``
+  (robosuite OSC, LIBERO's); see
   :mod:`lifebot.envs.control`.
 """
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifebot.registry import Registry
+
 
 def _check(R: np.ndarray) -> np.ndarray:
     R = np.asarray(R, dtype=float)
@@ -161,16 +163,21 @@ def summarize_runs(per_run: list[dict[str, float]], **bootstrap) -> dict[str, Su
 
 
 # One registry of run-level metrics: name -> function of (R, c, b, c_ref) for one (ordering, seed) run.
-METRICS: dict[str, Callable[..., float]] = {
-    "libero_fwt": lambda R, c, b, c_ref: libero_fwt(R, c),
-    "libero_nbt": lambda R, c, b, c_ref: libero_nbt(R, c),
-    "libero_auc": lambda R, c, b, c_ref: libero_auc(R, c),
-    "gem_acc": lambda R, c, b, c_ref: gem_acc(R),
-    "gem_bwt": lambda R, c, b, c_ref: gem_bwt(R),
-    "gem_fwt": lambda R, c, b, c_ref: gem_fwt(R, b) if b is not None else float("nan"),
-    "forgetting": lambda R, c, b, c_ref: forgetting(R),
-    "cw_ft": lambda R, c, b, c_ref: cw_forward_transfer(c, c_ref) if c_ref is not None else float("nan"),
-}
+METRICS: Registry[Callable[..., float]] = Registry(
+    "metric",
+    "lifebot.metrics",
+    {
+        "libero_fwt": lambda R, c, b, c_ref: libero_fwt(R, c),
+        "libero_nbt": lambda R, c, b, c_ref: libero_nbt(R, c),
+        "libero_auc": lambda R, c, b, c_ref: libero_auc(R, c),
+        "gem_acc": lambda R, c, b, c_ref: gem_acc(R),
+        "gem_bwt": lambda R, c, b, c_ref: gem_bwt(R),
+        "gem_fwt": lambda R, c, b, c_ref: gem_fwt(R, b) if b is not None else float("nan"),
+        "forgetting": lambda R, c, b, c_ref: forgetting(R),
+        "cw_ft": lambda R, c, b, c_ref: cw_forward_transfer(c, c_ref) if c_ref is not None else float("nan"),
+    },
+)
+METRICS.load_plugins()  # metrics of other packages (entry-point group lifebot.metrics)
 
 
 def run_metrics(

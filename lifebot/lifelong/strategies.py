@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lifebot.registry import registers
+from lifebot.registry import Registry, registers
 
-STRATEGIES: dict[str, type] = {}
+STRATEGIES: Registry[type] = Registry("strategy", plugins="lifebot.strategies")
 
 
 def strategy(name: str):
@@ -220,3 +220,6 @@ class Multitask(Strategy):
 class SingleTask(Strategy):
     def start_task(self, current: Transitions) -> None:
         self.agent = self.agent_factory()
+
+
+STRATEGIES.load_plugins()  # strategies of other packages (entry-point group lifebot.strategies)
