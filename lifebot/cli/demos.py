@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from lifebot.cli.options import add_config, existing_path, make_config
 from lifebot.demos.collect import CollectConfig
@@ -24,6 +25,14 @@ def register(commands) -> None:
     verify = verbs.add_parser("verify", help="replay every demo and check states and success reproduce")
     verify.add_argument("file", type=existing_path, nargs="+", help="demonstration files (.hdf5)")
     verify.set_defaults(run=_verify)
+
+    export = verbs.add_parser("export", help="copy demonstration files into another tool's format (Minari)")
+    export.add_argument("file", type=existing_path, nargs="+", help="demonstration files (.hdf5)")
+    export.add_argument("--format", choices=("minari",), required=True, help="the format to write")
+    export.add_argument(
+        "--out", type=Path, default=None, help="datasets folder (default: MINARI_DATASETS_PATH or ~/.minari/datasets)"
+    )
+    export.set_defaults(run=_export)
 
 
 def _collect(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -79,3 +88,15 @@ def _verify(args: argparse.Namespace) -> int:
                 f"replayed {r.success_replayed}"
             )
     return 1 if failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lifebot.demos.minari_export import export_minari
+
+    for path in args.file:
+        dataset = export_minari(path, args.out)
+        print(
+            f"{path}: Minari dataset {dataset.spec.dataset_id} ({dataset.total_episodes} episodes, "
+            f"{dataset.total_steps} steps) in {dataset.spec.data_path}"
+        )
+    return 0

@@ -94,11 +94,13 @@ def add_config(
     choices: dict[str, tuple[str, ...]] | None = None,
     inputs: tuple[str, ...] = (),
     help: dict[str, str] | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> None:
     """Add one option per field of ``cls`` (except ``skip``); a field without a default is required.
 
     ``choices`` restricts a field to known names, ``inputs`` names path fields that must exist (an empty value
-    keeps meaning "the default"), ``help`` overrides a field's docstring for this command.
+    keeps meaning "the default"), ``help`` overrides a field's docstring for this command, ``aliases`` gives a
+    field a second, shorter flag.
     """
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
@@ -119,7 +121,8 @@ def add_config(
             default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
             keywords["default"] = default
             text += f" (default: {_show(default)})"
-        parser.add_argument(flag(spec.name), dest=spec.name, help=text.replace("%", "%%"), **keywords)
+        flags = [flag(spec.name), *([aliases[spec.name]] if spec.name in (aliases or {}) else [])]
+        parser.add_argument(*flags, dest=spec.name, help=text.replace("%", "%%"), **keywords)
 
 
 def make_config(parser: argparse.ArgumentParser, cls: type, args: argparse.Namespace, **values):

@@ -17,6 +17,7 @@ def register(commands) -> None:
         RunConfig,
         choices={"control_mode": CONTROL_MODES, "model_selection": MODEL_SELECTIONS},
         inputs=("agent_config", "init_checkpoint"),
+        aliases={"demos_per_task": "--demos", "steps_per_task": "--steps"},
     )
     add_config(run, ExecutionConfig)
     run.add_argument("--out", type=Path, required=True, help="run directory, e.g. runs/<name>")

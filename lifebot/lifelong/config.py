@@ -65,20 +65,14 @@ class RunConfig:
                 "tasks": (self.tasks >= 0 and self.tasks != 1, "0 (all) or at least 2"),
             },
         )
-        from lifebot.agents.registry import AGENTS  # the registries import torch: only once the cheap checks pass
+        from lifebot.agents.registry import agent_class  # the registries import torch: after the cheap checks
         from lifebot.lifelong.strategies import STRATEGIES
 
-        require(
-            self,
-            {
-                "strategy": (self.strategy in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
-                "agent": (self.agent in AGENTS, f"one of {', '.join(AGENTS)}"),
-            },
-        )
+        require(self, {"strategy": (self.strategy in STRATEGIES, f"one of {', '.join(STRATEGIES)}")})
+        agent_class(self.agent)  # KeyError: unknown agent, with the known ones
         if self.agent == "idm" and not self.init_checkpoint:
-            raise ConfigError(
-                "RunConfig", "init_checkpoint", "is needed by agent idm (an IDM agent with a pretrained encoder)"
-            )
+            problem = "is required: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)"
+            raise ConfigError("RunConfig", "init_checkpoint", problem)
 
     @property
     def eval_steps(self) -> list[int]:

@@ -162,6 +162,16 @@ def summarize_runs(per_run: list[dict[str, float]], **bootstrap) -> dict[str, Su
     return {name: summarize([run[name] for run in per_run], **bootstrap) for name in names}
 
 
+CONFIDENCE_Z = 1.959963984540054  # two-sided 95 %
+
+
+def wilson_interval(rate: float, trials: int, z: float = CONFIDENCE_Z) -> tuple[float, float]:
+    """The Wilson score interval of a success rate measured over ``trials`` episodes."""
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 # One registry of run-level metrics: name -> function of (R, c, b, c_ref) for one (ordering, seed) run.
 METRICS: Registry[Callable[..., float]] = Registry(
     "metric",
