@@ -56,7 +56,7 @@ def flag(name: str) -> str:
 
 def _show(value) -> str:
     if isinstance(value, tuple):
-        return ",".join(map(str, value)) if value and all(isinstance(v, int) for v in value) else " ".join(value)
+        value = ",".join(map(str, value)) if all(isinstance(v, int) for v in value) else " ".join(value)
     return "none" if value is None or value == "" else str(value)
 
 
@@ -120,7 +120,8 @@ def add_config(
         else:
             default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
             keywords["default"] = default
-            text += f" (default: {_show(default)})"
+            if "default" not in text:  # a docstring that says what its default means is clearer as it is
+                text += f" (default: {_show(default)})"
         flags = [flag(spec.name), *([aliases[spec.name]] if spec.name in (aliases or {}) else [])]
         parser.add_argument(*flags, dest=spec.name, help=text.replace("%", "%%"), **keywords)
 

@@ -64,7 +64,8 @@ def export_minari(path: str | Path, root: str | Path | None = None):
         space = observation_space(kwargs.get("obs_mode", "state"), kwargs.get("image_size", 128))
         env = _env_spec(header.env_args)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="`author_email` is set to None")
+            for unknown in ("author_email", "code_permalink"):  # a copy of local files has neither
+                warnings.filterwarnings("ignore", message=f"`{unknown}` is set to None")
             return minari.create_dataset_from_buffers(
                 dataset_id=dataset_id(demo_file),
                 buffer=buffers,
