@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset  # noqa: E402
-from lifebot.envs.control import CONTROL_MODES  # noqa: E402
+from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE  # noqa: E402
 from lifebot.envs.vector import evaluate  # noqa: E402
 from lifebot.suites.store import load_suite  # noqa: E402
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=50)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--control-mode", choices=CONTROL_MODES, default="pd_ee_delta_pose")
+    parser.add_argument("--control-mode", choices=CONTROL_MODES, default=DEFAULT_CONTROL_MODE)
     parser.add_argument("--head", default="gaussian")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=Path("runs/bc_success"))

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from lifebot.registry import Registry
+
 # Argument roles a predicate can require: any scene object, one a gripper can hold, one that other objects can
 # rest on, an open container, an articulated object, or a named placement region.
 Role = Literal["object", "graspable", "support", "container", "articulated", "region"]
@@ -55,16 +57,14 @@ class PredicateDef:
     doc: str
 
 
-PREDICATES: dict[str, PredicateDef] = {}
+PREDICATES: Registry[PredicateDef] = Registry("predicate")
 
 
 def predicate(name: str, roles: tuple[Role, ...], allowed_in_init: bool = False):
     """Register a predicate's evaluation function under ``name`` with the roles of its arguments."""
 
     def wrap(fn: Callable[..., bool]) -> Callable[..., bool]:
-        if name in PREDICATES:
-            raise ValueError(f"predicate {name!r} is registered twice")
-        PREDICATES[name] = PredicateDef(name, roles, fn, allowed_in_init, (fn.__doc__ or "").strip())
+        PREDICATES.add(name, PredicateDef(name, roles, fn, allowed_in_init, (fn.__doc__ or "").strip()))
         return fn
 
     return wrap

@@ -57,3 +57,81 @@ def test_quickstart_runs_end_to_end(tmp_path, capsys):
     assert "2/2 replay exactly" in out and "libero_fwt" in out and "libero_nbt" in out and "libero_auc" in out
     assert (tmp_path / "run" / "report" / "summary.md").exists()
     assert len(list((tmp_path / "run" / "units").glob("*/result.json"))) == 2
+
+
+def _parser(*words):
+    """The argparse parser of one verb, e.g. ``_parser("demos", "collect")``."""
+    from lifebot.cli.main import build_parser
+
+    parser = build_parser()
+    for word in words:
+        parser = next(a for a in parser._actions if a.dest in ("command", "verb")).choices[word]
+    return parser
+
+
+def test_version(capsys):
+    import lifebot
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"lifebot {lifebot.__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["demos", "collect", "--suite", "goal", "--num-demos", "-3"],
+            "argument --num-demos: must be at least 1, got -3",
+        ),
+        (["demos", "collect", "--suite", "goal", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+        (["demos", "collect", "--suite", "goal", "--noise", "lots"], "argument --noise: invalid float value: 'lots'"),
+        (["run", "--suite", "goal", "--out", "r", "--episodes", "0"], "argument --episodes: must be at least 1, got 0"),
+        (["run", "--suite", "goal", "--out", "r", "--jobs", "0"], "argument --jobs: must be at least 1, got 0"),
+        (["quickstart", "--tasks", "1"], "argument --tasks: must be at least 2, got 1"),
+        (["suites", "generate", "--num-init-states", "0"], "argument --num-init-states: must be at least 1, got 0"),
+        (["demos", "info", "absent.hdf5"], "argument file: no such file or folder: absent.hdf5"),
+        (["run", "--suite", "goal", "--out", "r", "--agent-config", "nope.yaml"], "no such file or folder: nope.yaml"),
+        (["demos", "collect", "--suite", "goal", "--num-demo", "2"], "unrecognized arguments: --num-demo"),
+        (["demos", "collect", "--suite", "goal", "--task", "X"], "unrecognized arguments: --task"),
+    ],
+)
+def test_bad_arguments_are_refused_naming_the_flag(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_come_from_the_config_dataclasses():
+    from lifebot.configs import field_docs
+    from lifebot.demos.collect import CollectConfig
+    from lifebot.lifelong.config import RunConfig
+
+    collect_help = _parser("demos", "collect").format_help()
+    assert f"(default: {CollectConfig(suite='x').num_demos})" in collect_help
+    run = _parser("run")
+    by_dest = {a.dest: a for a in run._actions}
+    assert by_dest["steps_per_task"].default == RunConfig.steps_per_task
+    assert field_docs(RunConfig)["steps_per_task"] in by_dest["steps_per_task"].help
+
+
+def test_every_option_of_every_verb_has_help():
+    from lifebot.cli.main import build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if action.dest in ("command", "verb"):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, (*path, name))
+            elif action.dest != "help":
+                yield path, action
+
+    missing = [(path, a.dest) for path, a in walk(build_parser(), ()) if not a.help]
+    assert missing == []
+
+
+def test_help_imports_no_simulator_or_torch():
+    code = "import sys; from lifebot.cli.main import main; main(['run', '--help']); "
+    code += "print(sorted(m for m in ('torch', 'robosuite', 'mujoco') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip().endswith("[]")

@@ -80,7 +80,9 @@ def test_file_layout_matches_the_design(goal_demos):
 
 
 def test_osc_mode_demonstration_replays(tmp_path):
-    config = CollectConfig(suite="goal", tasks=(ONE_PER_PREDICATE["On"],), num_demos=1, out=tmp_path)
+    config = CollectConfig(
+        suite="goal", tasks=(ONE_PER_PREDICATE["On"],), num_demos=1, control_mode="osc_pose", out=tmp_path
+    )
     (path,) = collect(config, progress=False)
     assert DemoFile(path).header.control_mode == "osc_pose"
     assert all(r.ok for r in verify_file(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -52,7 +53,10 @@ def _rollout(env: gym.Env, seed: int, steps: int = 8) -> list[np.ndarray]:
 @pytest.mark.parametrize("env_name", registered_ids(per_suite=1))
 def test_check_env_and_seeded_determinism(env_name):
     env = gym.make(env_name).unwrapped
-    check_env(env, skip_render_check=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env, skip_render_check=True)  # bounded observation spaces: no warning at all
+    assert [str(w.message) for w in caught] == []
     first, second = _rollout(env, seed=3), _rollout(env, seed=3)
     other = _rollout(env, seed=4)
     env.close()
@@ -157,3 +161,15 @@ def test_image_observations_and_render():
 
 def test_lifebot_version_is_exposed():
     assert lifebot.__version__
+
+
+def test_observations_stay_within_their_bounds_through_an_expert_episode():
+    from lifebot.demos.record import record_episode
+
+    env = LifebotEnv(suite="goal", task=load_suite("goal").task_names[0])
+    episode = record_episode(env, seed=0)
+    env.close()
+    assert episode is not None
+    for key, values in episode.obs.items():
+        space = env.observation_space[key]
+        assert np.all(values >= space.low) and np.all(values <= space.high), key

@@ -134,7 +134,7 @@ def run_command(config: RunConfig, out: Path) -> list[str]:
         "run",
         f"--suite={config.suite}",
         f"--strategy={config.strategy}",
-        *(f"--strategy-option={option}" for option in config.strategy_options),
+        *(["--strategy-options", *config.strategy_options] if config.strategy_options else []),
         f"--orderings={','.join(map(str, config.orderings))}",
         f"--seeds={','.join(map(str, config.seeds))}",
         f"--tasks={config.tasks}",

@@ -98,7 +98,7 @@ def test_bad_strategy_settings_are_refused_naming_the_field(tmp_path):
         load_strategy_config("agem", None, ["memory_size=3"])
     with pytest.raises(ConfigError, match="ewc_lambda: expected float"):
         load_strategy_config("ewc", None, ["ewc_lambda=strong"])
-    with pytest.raises(ConfigError, match="--strategy-option: ewc_lambda: expected key=value"):
+    with pytest.raises(ConfigError, match="--strategy-options: ewc_lambda: expected key=value"):
         load_strategy_config("ewc", None, ["ewc_lambda"])
     with pytest.raises(ValueError, match="prune_fraction must be in"):
         load_strategy_config("packnet", None, ["prune_fraction=1.5"])

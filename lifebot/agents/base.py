@@ -40,6 +40,9 @@ class Agent(abc.ABC):
     config_class: ClassVar[type]
     online: ClassVar[bool] = False
     """True for agents that fine-tune by interaction (``learn_online``) after learning from demonstrations."""
+    stateful: ClassVar[bool] = False
+    """True for agents whose ``predict`` keeps per-episode state: it then takes ``episodes=`` and ``steps=``
+    (evaluation passes them), or, without them, continues one stream per row until :meth:`reset`."""
     default_config: ClassVar[str] = ""
     """File under ``policies/`` holding the default config (empty: ``<name>.yaml``)."""
     policy: nn.Module
@@ -82,6 +85,9 @@ class Agent(abc.ABC):
         """``steps`` environment steps of fine-tuning in ``env``, with ``evaluate(step)`` at ``eval_points``;
         ``offline`` (transitions) is replayed beside the online data when given. Returns the losses."""
         raise NotImplementedError(f"agent {self.name!r} learns from demonstrations only (online = False)")
+
+    def reset(self) -> None:
+        """Forget per-episode state (a stateful agent's new episodes start here); nothing for the others."""
 
     def predict(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
         """Actions for a batch of observation dicts (or a single one), in [-1, 1]."""

@@ -148,8 +148,6 @@ class BCAgent(Agent):
     name = "bc"
     config_class = BCConfig
     policy_class = BCPolicy
-    stateful = False
-    """Whether ``predict`` keeps per-episode state (then it takes ``episodes=`` and ``steps=``)."""
 
     def __init__(
         self, config: BCConfig, obs_dim: int, normalizer: Normalizer, control_mode: str = DEFAULT_CONTROL_MODE

@@ -9,7 +9,7 @@ scripted expert gets wrong; the ensemble keeps it closed-loop.
 A chunking agent keeps state per episode (the predictions still pending). ``predict`` takes ``episodes`` (an
 id per row) and ``steps`` (the step of each row's episode): step 0 starts that episode afresh, so results never
 depend on which worker ran an episode or what else was in the batch. Without them, rows are taken as one
-episode each, continued from call to call (a single environment, or a fixed set of them).
+episode each, continued from call to call (a single environment, or a fixed set of them) until ``reset()``.
 """
 
 from __future__ import annotations
@@ -93,6 +93,10 @@ class ChunkingAgent(BCAgent):
         super().__init__(config, *args, **kwargs)
         self._pending: dict[int, list[tuple[int, np.ndarray]]] = {}  # episode -> (step made, chunk)
         self._next_step: dict[int, int] = {}
+
+    def reset(self) -> None:
+        self._pending.clear()
+        self._next_step.clear()
 
     def transitions(self, dataset) -> ActionChunks:
         return ActionChunks.of(dataset, self.config.chunk)

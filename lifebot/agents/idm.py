@@ -16,6 +16,7 @@ from tqdm import tqdm
 from lifebot.agents.bc import ACTION_DIM, BCAgent, BCConfig
 from lifebot.agents.networks import mlp
 from lifebot.demos.dataset import DemoDataset
+from lifebot.envs.control import DEFAULT_CONTROL_MODE
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class IDMAgent(BCAgent):
     name = "idm"
     config_class = IDMConfig
 
-    def __init__(self, config: IDMConfig, obs_dim, normalizer, control_mode="osc_pose"):
+    def __init__(self, config: IDMConfig, obs_dim, normalizer, control_mode=DEFAULT_CONTROL_MODE):
         super().__init__(config, obs_dim, normalizer, control_mode)
         latent = config.hidden[-1]
         self.inverse_head = mlp(2 * latent, config.idm_hidden, ACTION_DIM).to(self.device)

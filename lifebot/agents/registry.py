@@ -15,17 +15,15 @@ from lifebot.agents.chunking import ChunkingAgent
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
 from lifebot.agents.wsrl import WSRLAgent
-from lifebot.registry import registers
+from lifebot.registry import Registry
 
-AGENTS: dict[str, type[Agent]] = {}
-for _agent in (BCAgent, ChunkingAgent, IDMAgent, WSRLAgent):
-    registers(AGENTS, _agent.name)(_agent)
+AGENTS: Registry[type[Agent]] = Registry(
+    "agent", "lifebot.agents", {a.name: a for a in (BCAgent, ChunkingAgent, IDMAgent, WSRLAgent)}
+)
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
 def agent_class(name: str) -> type[Agent]:
-    if name not in AGENTS:
-        raise KeyError(f"unknown agent {name!r}; known: {', '.join(AGENTS)}")
     return AGENTS[name]
 
 
@@ -41,3 +39,6 @@ def load_agent(path: str | Path, device: str | None = None) -> Agent:
     if name not in AGENTS:
         raise CheckpointError(path, f"holds an agent lifebot does not know ({name!r})")
     return AGENTS[name].load(path, device=device)
+
+
+AGENTS.load_plugins()  # agents of other packages (entry-point group lifebot.agents)

@@ -1,59 +1,53 @@
-"""``lifebot demos collect | info | verify``."""
+"""``lifebot demos collect | info | verify | export``."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-import numpy as np
-
-from lifebot.demos.collect import CollectConfig, collect
-from lifebot.demos.format import DemoFile
-from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
+from lifebot.cli.options import add_config, existing_path, make_config
+from lifebot.demos.collect import CollectConfig
+from lifebot.envs.control import CONTROL_MODES
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("demos", help="collect, inspect and verify demonstration files")
+    parser = commands.add_parser("demos", help="collect, inspect, verify and export demonstration files")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     gather = verbs.add_parser("collect", help="scripted-expert demonstrations, resumable, in parallel")
-    gather.add_argument("--suite", required=True)
-    gather.add_argument("--tasks", nargs="*", default=[], help="task names (default: all of the suite's)")
-    gather.add_argument("--num-demos", type=int, default=CollectConfig.num_demos)
-    gather.add_argument("--images", action="store_true", help="also record agentview and eye-in-hand images")
-    gather.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    gather.add_argument("--control-mode", choices=CONTROL_MODES, default=DEFAULT_CONTROL_MODE)
-    gather.add_argument("--noise", type=float, default=CollectConfig.noise, help="expert action noise (std)")
-    gather.add_argument("--out", type=Path, default=CollectConfig.out)
-    gather.set_defaults(run=_collect)
+    add_config(gather, CollectConfig, choices={"control_mode": CONTROL_MODES})
+    gather.set_defaults(run=lambda args: _collect(gather, args))
 
     info = verbs.add_parser("info", help="summarise a demonstration file")
-    info.add_argument("file", type=Path)
+    info.add_argument("file", type=existing_path, help="a demonstration file (.hdf5)")
     info.set_defaults(run=_info)
 
     verify = verbs.add_parser("verify", help="replay every demo and check states and success reproduce")
-    verify.add_argument("file", type=Path, nargs="+")
+    verify.add_argument("file", type=existing_path, nargs="+", help="demonstration files (.hdf5)")
     verify.set_defaults(run=_verify)
 
-
-def _collect(args: argparse.Namespace) -> int:
-    config = CollectConfig(
-        suite=args.suite,
-        tasks=tuple(args.tasks),
-        num_demos=args.num_demos,
-        images=args.images,
-        workers=args.workers,
-        control_mode=args.control_mode,
-        noise=args.noise,
-        out=args.out,
+    export = verbs.add_parser("export", help="copy demonstration files into another tool's format (Minari)")
+    export.add_argument("file", type=existing_path, nargs="+", help="demonstration files (.hdf5)")
+    export.add_argument("--format", choices=("minari",), required=True, help="the format to write")
+    export.add_argument(
+        "--out", type=Path, default=None, help="datasets folder (default: MINARI_DATASETS_PATH or ~/.minari/datasets)"
     )
-    for path in collect(config):
+    export.set_defaults(run=_export)
+
+
+def _collect(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lifebot.demos.collect import collect
+
+    for path in collect(make_config(parser, CollectConfig, args)):
         print(f"wrote {path}")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from lifebot.demos.format import DemoFile
+
     with DemoFile(args.file) as demo_file:
         attrs = demo_file.attrs
         lengths = np.array([demo_file.episode(n).num_samples for n in demo_file.demo_names])
@@ -94,3 +88,15 @@ def _verify(args: argparse.Namespace) -> int:
                 f"replayed {r.success_replayed}"
             )
     return 1 if failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lifebot.demos.minari_export import export_minari
+
+    for path in args.file:
+        dataset = export_minari(path, args.out)
+        print(
+            f"{path}: Minari dataset {dataset.spec.dataset_id} ({dataset.total_episodes} episodes, "
+            f"{dataset.total_steps} steps) in {dataset.spec.data_path}"
+        )
+    return 0

@@ -8,35 +8,65 @@ heatmaps, learning curves) is written. Started again, it resumes where it stoppe
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from lifebot.demos.collect import CollectConfig, collect
-from lifebot.demos.verify import verify_file
-from lifebot.lifelong.executors import ExecutionConfig, execute_run
-from lifebot.lifelong.report import write_report
-from lifebot.lifelong.runner import RunConfig
-from lifebot.lifelong.strategies import STRATEGIES
-from lifebot.suites.store import load_suite
+from lifebot.cli.options import add_config, make_config
+from lifebot.configs import require
+
+
+@dataclass(frozen=True)
+class QuickstartConfig:
+    """The small default of the main job."""
+
+    suite: str = "goal"
+    """Suite whose first tasks are learned."""
+    tasks: int = 3
+    """How many of the suite's tasks (at least 2: a lifelong run needs a sequence)."""
+    demos: int = 20
+    """Scripted-expert demonstrations per task."""
+    steps: int = 1500
+    """Gradient steps per task."""
+    episodes: int = 10
+    """Evaluation episodes per task."""
+    strategy: str = "sequential"
+    """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
+    workers: int = os.cpu_count() or 1
+    """Processes for collection and evaluation."""
+    demos_dir: Path = Path("demos/quickstart")
+    """Where the demonstrations are written."""
+    out: Path = Path("runs/quickstart")
+    """The run directory (the report goes to ``<out>/report``)."""
+
+    def __post_init__(self):
+        require(
+            self,
+            {
+                "tasks": (self.tasks >= 2, "at least 2"),
+                "demos": (self.demos >= 1, "at least 1"),
+                "steps": (self.steps >= 3, "at least 3 (three evaluation points)"),
+                "episodes": (self.episodes >= 1, "at least 1"),
+                "workers": (self.workers >= 1, "at least 1"),
+            },
+        )
 
 
 def register(commands) -> None:
     parser = commands.add_parser("quickstart", help="run the main job on a small default")
-    parser.add_argument("--suite", default="goal")
-    parser.add_argument("--tasks", type=int, default=3, help="how many of the suite's tasks")
-    parser.add_argument("--demos", type=int, default=20, help="demonstrations per task")
-    parser.add_argument("--steps", type=int, default=1500, help="gradient steps per task")
-    parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes per task")
-    parser.add_argument("--strategy", choices=list(STRATEGIES), default="sequential")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--demos-dir", type=Path, default=Path("demos/quickstart"))
-    parser.add_argument("--out", type=Path, default=Path("runs/quickstart"))
-    parser.set_defaults(run=run)
+    add_config(parser, QuickstartConfig)
+    parser.set_defaults(run=lambda args: run(make_config(parser, QuickstartConfig, args)))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: QuickstartConfig) -> int:
+    from lifebot.demos.collect import CollectConfig, collect
+    from lifebot.demos.verify import verify_file
+    from lifebot.lifelong.config import ExecutionConfig, RunConfig
+    from lifebot.lifelong.executors import execute_run
+    from lifebot.lifelong.report import write_report
+    from lifebot.suites.store import load_suite
+
     suite = load_suite(args.suite)
     config = RunConfig(
         suite=suite.name,
@@ -59,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         num_demos=args.demos,
         workers=args.workers,
         control_mode=config.control_mode,
-        out=args.demos_dir,
+        out=Path(args.demos_dir),
     )
     for path in collect(collect_config):
         reports = verify_file(path)

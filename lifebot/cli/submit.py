@@ -6,9 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from lifebot.lifelong.metrics import METRICS
-from lifebot.submission.make import make_submission, write_submission
-from lifebot.submission.validate import ValidSubmission, validate_document, validate_file
+from lifebot.cli.options import existing_path, positive
 
 
 def register(commands) -> None:
@@ -16,24 +14,28 @@ def register(commands) -> None:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     make = verbs.add_parser("make", help="build a submission file from a finished run directory")
-    make.add_argument("run_dir", type=Path)
+    make.add_argument("run_dir", type=existing_path, help="a finished run directory")
     make.add_argument("--method", required=True, help="the method's name on the leaderboard")
     make.add_argument("--description", default="", help="what the method is (free text)")
     make.add_argument("-o", "--out", type=Path, help="where to write it (default: <run_dir>/submission.json)")
     make.set_defaults(run=_make)
 
     validate = verbs.add_parser("validate", help="check the schema, the protocol and every claimed metric")
-    validate.add_argument("file", type=Path)
+    validate.add_argument("file", type=existing_path, help="a submission file (.json)")
     validate.set_defaults(run=_validate)
 
     verify = verbs.add_parser("verify", help="re-evaluate the final checkpoints against the final row of R")
-    verify.add_argument("file", type=Path)
-    verify.add_argument("--checkpoints", type=Path, required=True, help="the run directory holding units/*/checkpoints")
-    verify.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="evaluation processes")
+    verify.add_argument("file", type=existing_path, help="a submission file (.json)")
+    verify.add_argument(
+        "--checkpoints", type=existing_path, required=True, help="the run directory holding units/*/checkpoints"
+    )
+    verify.add_argument("--workers", type=positive, default=os.cpu_count() or 1, help="evaluation processes")
     verify.set_defaults(run=_verify)
 
 
-def _summary(submission: ValidSubmission) -> str:
+def _summary(submission) -> str:
+    from lifebot.lifelong.metrics import METRICS
+
     document, suite = submission.document, submission.suite
     claims = document["metrics"]
     metrics = ", ".join(
@@ -48,6 +50,9 @@ def _summary(submission: ValidSubmission) -> str:
 
 
 def _make(args: argparse.Namespace) -> int:
+    from lifebot.submission.make import make_submission, write_submission
+    from lifebot.submission.validate import validate_document
+
     out = args.out or args.run_dir / "submission.json"
     document = make_submission(args.run_dir, args.method, args.description)
     submission = validate_document(document, out)  # never write a file that validation would reject
@@ -57,6 +62,8 @@ def _make(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from lifebot.submission.validate import validate_file
+
     submission = validate_file(args.file)
     print(f"{args.file}: valid, every metric recomputed from the matrices; {_summary(submission)}")
     return 0

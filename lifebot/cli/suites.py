@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lifebot.cli.options import add_config, make_config, positive
 from lifebot.suites.families import FAMILIES
-from lifebot.suites.generate import GenerateConfig, generate_suite
+from lifebot.suites.generate import GenerateConfig
 from lifebot.suites.store import list_suites, load_suite, suites_root
 
 
@@ -21,33 +22,33 @@ def register(commands) -> None:
         default=list(FAMILIES),
         help=f"families to generate (default: all of {', '.join(FAMILIES)})",
     )
-    generate.add_argument("--seed", type=int, default=GenerateConfig.seed)
-    generate.add_argument("--num-init-states", type=int, default=GenerateConfig.num_init_states)
-    generate.add_argument("--num-orderings", type=int, default=GenerateConfig.num_orderings)
-    generate.add_argument("--size", type=int, default=None, help="tasks per suite (default: the family's size)")
+    add_config(generate, GenerateConfig)
     generate.add_argument("--out", type=Path, default=None, help="suites folder (default: task_suites/)")
-    generate.set_defaults(run=_generate)
+    generate.set_defaults(run=lambda args: _generate(generate, args))
 
     listing = verbs.add_parser("list", help="list the suites and their task counts")
     listing.set_defaults(run=_list)
 
     show = verbs.add_parser("show", help="print a suite's tasks, goals and orderings")
-    show.add_argument("suite")
+    show.add_argument("suite", help="suite name (see `lifebot suites list`)")
     show.set_defaults(run=_show)
 
     render = verbs.add_parser("render", help="write one agentview picture per task, and a contact sheet")
-    render.add_argument("suite")
+    render.add_argument("suite", help="suite name (see `lifebot suites list`)")
     render.add_argument("--out", type=Path, default=None, help="folder for the PNGs (default: renders/<suite>)")
-    render.add_argument("--size", type=int, default=384)
+    render.add_argument("--size", type=positive, default=384, help="picture side in pixels (default: 384)")
     render.set_defaults(run=_render)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _generate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lifebot.suites.generate import generate_suite
+
+    unknown = sorted(set(args.families) - set(FAMILIES))
+    if unknown:
+        parser.error(f"argument families: unknown {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
+    config = make_config(parser, GenerateConfig, args)
     root = args.out or suites_root()
     for family in args.families:
-        config = GenerateConfig(
-            seed=args.seed, num_init_states=args.num_init_states, num_orderings=args.num_orderings, size=args.size
-        )
         folder = generate_suite(family, root, config)
         print(f"wrote {folder}")
     return 0

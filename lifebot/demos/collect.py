@@ -8,6 +8,7 @@ at most the episodes in flight: running the same command again keeps what was wr
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import h5py
 from tqdm import tqdm
 
 from lifebot.atomic import atomic_output
+from lifebot.configs import require
 from lifebot.demos.format import (
     ROBOSUITE_ENV_TYPE,
     DemoFile,
@@ -25,7 +27,7 @@ from lifebot.demos.format import (
     write_demo_file,
     write_episode,
 )
-from lifebot.envs.control import DEFAULT_CONTROL_MODE
+from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
 from lifebot.envs.registration import env_id
 from lifebot.suites.store import load_suite
 from lifebot.versions import versions
@@ -47,14 +49,30 @@ class CollectConfig:
     images: bool = False
     """Also record agentview and eye-in-hand images."""
     image_size: int = 128
-    workers: int = 1
-    """Worker processes."""
+    """Side of the square camera images, in pixels."""
+    workers: int = os.cpu_count() or 1
+    """Worker processes (one environment each)."""
     control_mode: str = DEFAULT_CONTROL_MODE
+    """How actions move the arm (``lifebot.envs.control``); a run must use the mode its demos were recorded in."""
     noise: float = 0.0
     """Standard deviation of Gaussian noise on the expert's arm actions."""
     max_attempts: int = 20
     """Seeds tried per slot before the task is declared unsolved (an expert or generator bug)."""
     out: Path = Path("demos")
+    """Demonstrations folder: files are written to ``<out>/<suite>/<Task>.hdf5``."""
+
+    def __post_init__(self):
+        require(
+            self,
+            {
+                "num_demos": (self.num_demos >= 1, "at least 1"),
+                "image_size": (self.image_size >= 16, "at least 16"),
+                "workers": (self.workers >= 1, "at least 1"),
+                "control_mode": (self.control_mode in CONTROL_MODES, f"one of {', '.join(CONTROL_MODES)}"),
+                "noise": (self.noise >= 0, "at least 0"),
+                "max_attempts": (self.max_attempts >= 1, "at least 1"),
+            },
+        )
 
 
 def task_file(config: CollectConfig, task: str) -> Path:
@@ -126,8 +144,9 @@ def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:
                 raise DemoFileError(
                     path,
                     f"holds control_mode={header.control_mode!r}, noise={header.action_noise} demos, "
-                    f"this run collects control_mode={config.control_mode!r}, noise={config.noise}; "
-                    "use another --out",
+                    f"this run collects control_mode={config.control_mode!r}, noise={config.noise}; pass "
+                    f"--control-mode {header.control_mode} --noise {header.action_noise} to add to them, "
+                    "or another --out",
                 )
             for name in demo_file.demo_names:
                 episodes[int(name[5:])] = demo_file.episode(name)
@@ -167,7 +186,7 @@ def collect(config: CollectConfig, progress: bool = True) -> list[Path]:
         have = _existing(config, task)
         jobs += [(config, task, slot) for slot in range(config.num_demos) if slot not in have]
     unsolved = []
-    with tqdm(total=len(jobs), desc=f"collect {config.suite}", unit="demo", disable=not progress) as bar:
+    with tqdm(total=len(jobs), desc=f"collect {config.suite}", unit="demo", disable=not (progress and jobs)) as bar:
         if config.workers > 1 and len(jobs) > 1:
             with worker_context().Pool(config.workers) as pool:
                 for task, slot, tries in pool.imap_unordered(_collect_slot, jobs):

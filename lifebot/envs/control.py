@@ -3,12 +3,12 @@
 Both modes take the same action at 20 Hz: a position delta (3, ×0.05 m) and an axis-angle rotation delta
 (3, ×0.5 rad) in the robot base frame, and a gripper command (-1 opens, +1 closes).
 
+- ``pd_ee_delta_pose`` (:data:`DEFAULT_CONTROL_MODE`, the fast one): the delta pose is turned once per control
+  step into joint targets by damped least-squares differential IK; the arm's actuators become position servos
+  (gains scaled by each joint's inertia) that MuJoCo tracks for all 25 substeps in one ``mj_step`` call, with
+  gravity compensated once per control step. ManiSkill's mode of the same name works this way.
 - ``osc_pose``: robosuite's OSC_POSE controller, recomputed in Python at each of the 25 physics substeps of a
   control step. What LIBERO-style results use.
-- ``pd_ee_delta_pose``: the delta pose is turned once per control step into joint targets by damped
-  least-squares differential IK; the arm's actuators become position servos (gains scaled by each joint's
-  inertia) that MuJoCo tracks for all 25 substeps in one ``mj_step`` call, with gravity compensated once per
-  control step. ManiSkill's mode of the same name works this way.
 
 The mode is part of an environment's identity: demos, checkpoints and results record it, and
 :func:`check_control_mode` warns when a policy meets a mode it was not trained in.
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import warnings
 
-import mujoco
 import numpy as np
 
 CONTROL_MODES = ("osc_pose", "pd_ee_delta_pose")
-DEFAULT_CONTROL_MODE = "osc_pose"
+DEFAULT_CONTROL_MODE = "pd_ee_delta_pose"  # the one default: demos, environments, runs, quickstart, benchmarks
 POSITION_SCALE = 0.05  # m per unit action, as robosuite's OSC_POSE output_max
 ROTATION_SCALE = 0.5  # rad per unit action
 SERVO_BANDWIDTH = 100.0  # rad/s: natural frequency of each joint's position servo
@@ -59,6 +58,8 @@ def _damped_pseudo_inverse(jacobian: np.ndarray, damping: float) -> np.ndarray:
     LAPACK through numpy costs 1-15 ms for this 6×6 system when OpenBLAS's thread pool competes with other
     processes (vectorised workers); MuJoCo's single-threaded solve takes microseconds.
     """
+    import mujoco  # here and below: the mode names above are read by the command line, which never loads MuJoCo
+
     rows = jacobian.shape[0]
     factor = jacobian @ jacobian.T + damping**2 * np.eye(rows)
     mujoco.mju_cholFactor(factor, 0.0)
@@ -88,6 +89,8 @@ class JointServoController:
         self._convert_motors_to_servos()
 
     def _actuator(self, name: str) -> int:
+        import mujoco
+
         return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_ACTUATOR, name)
 
     def _convert_motors_to_servos(self) -> None:
@@ -95,6 +98,8 @@ class JointServoController:
 
         The motors' torque limits become force limits and their control range the joint range.
         """
+        import mujoco
+
         model = self.model
         # Gains from the inertia at the canonical home posture, so every instance gets identical servos.
         probe = mujoco.MjData(model)
@@ -123,6 +128,8 @@ class JointServoController:
 
     def step(self, action: np.ndarray) -> None:
         """Apply one 20 Hz control step: IK once, then all substeps inside MuJoCo."""
+        import mujoco
+
         data = self.data
         q = data.qpos[self.qpos_index]
         mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self.site)

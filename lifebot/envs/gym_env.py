@@ -13,7 +13,8 @@ which seeds the global ``np.random`` and reports the horizon as ``terminated``).
   the suite's i-th fixed evaluation state, ``options={"init_state": array}`` any stored state.
   ``reset(seed=evaluation_seed(e), options={"evaluation": True})`` starts evaluation episode ``e``: fixed state
   ``e`` and a seed from a range training never uses (this form works per sub-environment in a vector env).
-- Control: ``control_mode="osc_pose"`` (robosuite OSC, default) or ``"pd_ee_delta_pose"`` (fast); see
+- Control: ``control_mode="pd_ee_delta_pose"`` (IK + MuJoCo servos, fast, default) or ``"osc_pose"``
+  (robosuite OSC, LIBERO's); see
   :mod:`lifebot.envs.control`.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
-from lifebot.envs.observations import STATE_SHAPES, StateObserver
+from lifebot.envs.observations import StateObserver, state_bounds
 from lifebot.envs.rewards import dense_reward
 from lifebot.envs.task_env import CONTROL_FREQ, SpecTaskEnv
 from lifebot.spec.io import load_spec
@@ -43,6 +44,18 @@ def evaluation_seed(episode: int) -> int:
 CAMERAS = {"agentview_image": "agentview", "eye_in_hand_image": "robot0_eye_in_hand"}
 OBS_MODES = ("state", "image")
 REWARDS = ("sparse", "dense")
+
+
+def observation_space(obs_mode: str = "state", image_size: int = 128) -> spaces.Dict:
+    """The observation space of every lifebot environment in ``obs_mode`` (bounded: see ``state_bounds``)."""
+    obs_spaces: dict[str, spaces.Space] = {
+        key: spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        for key, (low, high) in state_bounds().items()
+    }
+    if obs_mode == "image":
+        for key in CAMERAS:
+            obs_spaces[key] = spaces.Box(0, 255, shape=(image_size, image_size, 3), dtype=np.uint8)
+    return spaces.Dict(obs_spaces)
 
 
 class LifebotEnv(gym.Env):
@@ -86,13 +99,7 @@ class LifebotEnv(gym.Env):
         self.observe_state = StateObserver(self.sim_env)
         self.horizon = self.task_spec.horizon
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.sim_env.action_dim,), dtype=np.float32)
-        obs_spaces: dict[str, spaces.Space] = {
-            key: spaces.Box(-np.inf, np.inf, shape=shape, dtype=np.float32) for key, shape in STATE_SHAPES.items()
-        }
-        if obs_mode == "image":
-            for key in CAMERAS:
-                obs_spaces[key] = spaces.Box(0, 255, shape=(image_size, image_size, 3), dtype=np.uint8)
-        self.observation_space = spaces.Dict(obs_spaces)
+        self.observation_space = observation_space(obs_mode, image_size)
         self._steps = 0
 
     # ------------------------------------------------------------------ gymnasium API

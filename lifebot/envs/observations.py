@@ -9,6 +9,11 @@ Layout (documented here because policies, demos and the HDF5 files depend on it)
   Each slot: position (3), quaternion wxyz (4), position relative to the end effector (3), articulation
   angle (1, zero for rigid objects), present flag (1).
 - ``task`` (ENCODING_SIZE): multi-hot instruction encoding (:mod:`lifebot.envs.task_encoding`).
+
+:func:`state_bounds` gives each entry's range: positions within ``POSITION_LIMIT`` metres of the world origin
+(the table top's centre is 0.8 m above it; anything farther has left the arena), unit quaternions, cos/sin,
+finger positions, joint velocities up to ``JOINT_SPEED_LIMIT`` (the Panda's limits are 2.2-2.6 rad/s), hinge
+angles within ±π, flags and multi-hot words in [0, 1].
 """
 
 from __future__ import annotations
@@ -23,6 +28,25 @@ SLOT_SIZE = 12
 PROPRIO_SIZE = 30
 STATE_KEYS = ("proprio", "objects", "task")
 STATE_SHAPES = {"proprio": (PROPRIO_SIZE,), "objects": (MAX_OBJECTS * SLOT_SIZE,), "task": (ENCODING_SIZE,)}
+
+
+POSITION_LIMIT = 3.0  # m
+JOINT_SPEED_LIMIT = 50.0  # rad/s
+FINGER_LIMIT = 0.1  # m
+
+
+def state_bounds() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(low, high) of every state observation entry, in the layout above."""
+    proprio = [(POSITION_LIMIT, 3), (1.0, 4), (FINGER_LIMIT, 2), (1.0, 14), (JOINT_SPEED_LIMIT, 7)]
+    high_proprio = np.concatenate([np.full(n, limit) for limit, n in proprio])
+    slot_high = np.concatenate([np.full(3, POSITION_LIMIT), np.ones(4), np.full(3, 2 * POSITION_LIMIT), [np.pi, 1.0]])
+    slot_low = -slot_high
+    slot_low[11] = 0.0  # the present flag
+    return {
+        "proprio": (-high_proprio, high_proprio),
+        "objects": (np.tile(slot_low, MAX_OBJECTS), np.tile(slot_high, MAX_OBJECTS)),
+        "task": (np.zeros(ENCODING_SIZE), np.ones(ENCODING_SIZE)),
+    }
 
 
 def slot_order(spec) -> list[str]:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 import numpy as np
 
 from lifebot.predicates import LIFT_HEIGHT, OPEN_ANGLE, Atom
-from lifebot.registry import registers
+from lifebot.registry import Registry, registers
 
 Shaping = Callable[..., float]
-SHAPINGS: dict[str, Shaping] = {}
+SHAPINGS: Registry[Shaping] = Registry("shaping")
 
 
 def shaping(*predicates: str):

@@ -12,10 +12,10 @@ import numpy as np
 from lifebot.experts.motion import OPEN, Motion
 from lifebot.experts.skills import Actions, close_lid, lift_and_hold, open_lid, pick, place
 from lifebot.predicates import Atom
-from lifebot.registry import registers
+from lifebot.registry import Registry, registers
 
 Solver = Callable[[Motion, Atom], Actions]
-SOLVERS: dict[str, Solver] = {}
+SOLVERS: Registry[Solver] = Registry("solver")
 
 
 def solves(*predicates: str):

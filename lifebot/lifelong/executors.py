@@ -9,32 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from lifebot.lifelong.config import ExecutionConfig, RunConfig
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, write_json
-from lifebot.lifelong.runner import RunConfig, run_unit, start_run
-from lifebot.registry import registers
+from lifebot.lifelong.runner import run_unit, start_run
+from lifebot.registry import Registry, registers
 from lifebot.workers import worker_context
 
 OnResult = Callable[[dict], None]
-EXECUTORS: dict[str, Callable] = {}
-
-
-@dataclass(frozen=True)
-class ExecutionConfig:
-    """How a run executes (never what it measures: results do not depend on these)."""
-
-    executor: str = "local"
-    """``local`` (this machine) or ``ray`` (a Ray cluster; ``pip install lifebot[ray]``)."""
-    jobs: int = 1
-    """Units at a time on the local executor; 1 runs them in this process, one after another."""
-    workers: int = os.cpu_count() or 1
-    """Evaluation processes per unit (each one environment)."""
-    ray_address: str | None = None
-    """Ray cluster address for ``ray.init``; None starts a local Ray instance."""
+EXECUTORS: Registry[Callable] = Registry("executor")
 
 
 @registers(EXECUTORS, "local")
@@ -79,15 +65,14 @@ def run_on_ray(root: Path, units: list[tuple[int, int]], execution: ExecutionCon
             ray.shutdown()
 
 
-def execute_run(config: RunConfig, root: str | Path, execution: ExecutionConfig = ExecutionConfig()) -> Run:
+def execute_run(config: RunConfig, root: str | Path, execution: ExecutionConfig | None = None) -> Run:
     """Start or resume the run at ``root``: units with a result are kept, the others run (or resume)."""
-    if execution.executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {execution.executor!r}; known: {', '.join(EXECUTORS)}")
+    execution = execution or ExecutionConfig()
     root = Path(root)
     start_run(config, root, execution.workers)
     done = {(u.ordering, u.seed) for u in load_run(root).units}
     todo = [(o, s) for o in config.orderings for s in config.seeds if (o, s) not in done]
-    bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit")
+    bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit", disable=not todo)
 
     def on_result(document: dict) -> None:
         write_json(unit_dir(root, document["ordering"], document["seed"]) / RESULT_FILE, document)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifebot.registry import Registry
+
 
 def _check(R: np.ndarray) -> np.ndarray:
     R = np.asarray(R, dtype=float)
@@ -160,17 +162,32 @@ def summarize_runs(per_run: list[dict[str, float]], **bootstrap) -> dict[str, Su
     return {name: summarize([run[name] for run in per_run], **bootstrap) for name in names}
 
 
+CONFIDENCE_Z = 1.959963984540054  # two-sided 95 %
+
+
+def wilson_interval(rate: float, trials: int, z: float = CONFIDENCE_Z) -> tuple[float, float]:
+    """The Wilson score interval of a success rate measured over ``trials`` episodes."""
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 # One registry of run-level metrics: name -> function of (R, c, b, c_ref) for one (ordering, seed) run.
-METRICS: dict[str, Callable[..., float]] = {
-    "libero_fwt": lambda R, c, b, c_ref: libero_fwt(R, c),
-    "libero_nbt": lambda R, c, b, c_ref: libero_nbt(R, c),
-    "libero_auc": lambda R, c, b, c_ref: libero_auc(R, c),
-    "gem_acc": lambda R, c, b, c_ref: gem_acc(R),
-    "gem_bwt": lambda R, c, b, c_ref: gem_bwt(R),
-    "gem_fwt": lambda R, c, b, c_ref: gem_fwt(R, b) if b is not None else float("nan"),
-    "forgetting": lambda R, c, b, c_ref: forgetting(R),
-    "cw_ft": lambda R, c, b, c_ref: cw_forward_transfer(c, c_ref) if c_ref is not None else float("nan"),
-}
+METRICS: Registry[Callable[..., float]] = Registry(
+    "metric",
+    "lifebot.metrics",
+    {
+        "libero_fwt": lambda R, c, b, c_ref: libero_fwt(R, c),
+        "libero_nbt": lambda R, c, b, c_ref: libero_nbt(R, c),
+        "libero_auc": lambda R, c, b, c_ref: libero_auc(R, c),
+        "gem_acc": lambda R, c, b, c_ref: gem_acc(R),
+        "gem_bwt": lambda R, c, b, c_ref: gem_bwt(R),
+        "gem_fwt": lambda R, c, b, c_ref: gem_fwt(R, b) if b is not None else float("nan"),
+        "forgetting": lambda R, c, b, c_ref: forgetting(R),
+        "cw_ft": lambda R, c, b, c_ref: cw_forward_transfer(c, c_ref) if c_ref is not None else float("nan"),
+    },
+)
+METRICS.load_plugins()  # metrics of other packages (entry-point group lifebot.metrics)
 
 
 def run_metrics(

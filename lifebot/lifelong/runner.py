@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,10 @@ from lifebot.agents.config import config_from_dict
 from lifebot.agents.registry import agent_class, load_agent, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
-from lifebot.envs.control import CONTROL_MODES
-from lifebot.envs.gym_env import REWARDS, LifebotEnv
+from lifebot.demos.format import DemoFile, DemoFileError
+from lifebot.envs.gym_env import LifebotEnv
 from lifebot.envs.vector import EvaluationPool
+from lifebot.lifelong.config import MODEL_SELECTIONS, RunConfig  # noqa: F401  (MODEL_SELECTIONS: re-exported)
 from lifebot.lifelong.results import (
     PROGRESS_FILE,
     RUN_FILE,
@@ -52,91 +52,7 @@ from lifebot.lifelong.strategies import STRATEGIES, Strategy, Transitions, load_
 from lifebot.suites.store import load_suite, sha256_bytes
 from lifebot.versions import versions
 
-MODEL_SELECTIONS = ("last", "libero")
 LOSS_WINDOWS = 50  # loss curves are stored as this many window means per task
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What a run measures; a run directory holds one, and a restarted run must ask for the same."""
-
-    suite: str
-    """Suite whose tasks are learned (``task_suites/<suite>``)."""
-    agent: str = "chunking"
-    """Agent (``lifebot.agents.registry.AGENTS``); its config comes from ``agent_config``. The default is
-    the one the baseline card (``docs/baseline_card.md``) found to master single tasks."""
-    agent_config: str = ""
-    """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
-    init_checkpoint: str = ""
-    """Agent checkpoint every unit starts from (its weights, config and observation normalizer), e.g. an IDM
-    encoder pretrained on the ``pretrain`` suite; required for ``idm``, whose encoder is otherwise random."""
-    strategy: str = "sequential"
-    """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
-    strategy_config: str = ""
-    """YAML file with the strategy's typed config (default: its defaults); run.json records the result."""
-    strategy_options: tuple[str, ...] = ()
-    """``key=value`` settings of the strategy's config, applied over ``strategy_config``."""
-    orderings: tuple[int, ...] = (0,)
-    """Indices of the suite's task orderings (0 is the suite's own order)."""
-    seeds: tuple[int, ...] = (0,)
-    """Seeds of the agent (initialisation, minibatches) and the strategy."""
-    tasks: int = 0
-    """Learn only the suite's first N tasks (each ordering keeps its relative order); 0 means all."""
-    demos_per_task: int = 50
-    """Scripted-expert demonstrations per task (collected into ``demos_dir`` when missing)."""
-    steps_per_task: int = 2000
-    """Gradient steps spent on each task's demonstrations (an online agent's offline pretraining)."""
-    online_steps: int = 0
-    """Online environment steps on each task after its demonstrations (online agents, e.g. ``wsrl``; their
-    warmup included); the learning curve is measured along them. 0 for an offline agent."""
-    reward: str = "sparse"
-    """Reward of the online phase's environment: ``sparse`` (1 on success) or ``dense`` (shaped)."""
-    eval_points: int = 4
-    """Evaluation points of each learning curve c[k, :], evenly spaced; the last ends the task."""
-    episodes: int = 20
-    """Evaluation episodes per task, from the suite's fixed evaluation states 0..episodes-1."""
-    control_mode: str = "pd_ee_delta_pose"
-    """Control mode of demonstrations and evaluation."""
-    model_selection: str = "last"
-    """``last``: a task ends with its final weights. ``libero``: with the best evaluation point's (peeks)."""
-    demos_dir: str = "demos"
-    """Where demonstrations are read from, and collected into when missing."""
-
-    def __post_init__(self):
-        checks = {
-            "strategy": (self.strategy in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
-            "model_selection": (self.model_selection in MODEL_SELECTIONS, f"one of {', '.join(MODEL_SELECTIONS)}"),
-            "control_mode": (self.control_mode in CONTROL_MODES, f"one of {', '.join(CONTROL_MODES)}"),
-            "orderings": (len(self.orderings) > 0 and len(set(self.orderings)) == len(self.orderings), "distinct"),
-            "seeds": (len(self.seeds) > 0 and len(set(self.seeds)) == len(self.seeds), "distinct"),
-            "eval_points": (1 <= self.eval_points <= self.curve_steps, "between 1 and the curve's steps"),
-            "reward": (self.reward in REWARDS, f"one of {', '.join(REWARDS)}"),
-            "episodes": (self.episodes >= 1, "at least 1"),
-            "demos_per_task": (self.demos_per_task >= 1, "at least 1"),
-            "tasks": (self.tasks >= 0 and self.tasks != 1, "0 (all) or at least 2"),
-        }
-        for name, (ok, expected) in checks.items():
-            if not ok:
-                raise ValueError(f"run config: {name} must be {expected}, got {getattr(self, name)!r}")
-        online = agent_class(self.agent).online
-        if online != (self.online_steps > 0):
-            need = "online_steps >= 1" if online else "online_steps 0 (it learns from demonstrations only)"
-            raise ValueError(f"run config: agent {self.agent} needs {need}, got {self.online_steps}")
-        if online and self.model_selection != "last":
-            raise ValueError(f"run config: agent {self.agent} learns online: model_selection must be 'last'")
-        load_strategy_config(self.strategy, self.strategy_config or None, self.strategy_options)
-        if self.agent == "idm" and not self.init_checkpoint:
-            raise ValueError("run config: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)")
-
-    @property
-    def curve_steps(self) -> int:
-        """Length of a task's learning curve: its online steps for an online agent, else its gradient steps."""
-        return self.online_steps or self.steps_per_task
-
-    @property
-    def eval_steps(self) -> list[int]:
-        """Steps into a task (online or gradient, :attr:`curve_steps`) at which its learning curve is measured."""
-        return [round(self.curve_steps * (e + 1) / self.eval_points) for e in range(self.eval_points)]
 
 
 def plan_run(config: RunConfig) -> dict:
@@ -185,11 +101,38 @@ def plan_run(config: RunConfig) -> dict:
     }
 
 
+def check_demos(config: RunConfig, tasks: list[str]) -> None:
+    """Refuse, before any work, demonstrations already in ``demos_dir`` that were recorded in another control mode."""
+    demos = CollectConfig(suite=config.suite, out=Path(config.demos_dir))
+    for task in tasks:
+        path = task_file(demos, task)
+        if path.exists():
+            with DemoFile(path) as demo_file:
+                theirs = demo_file.header.control_mode
+            if theirs != config.control_mode:
+                raise DemoFileError(
+                    path,
+                    f"holds control_mode={theirs!r} demos, this run asks for {config.control_mode!r}; "
+                    f"pass --control-mode {theirs} to use them, or another --demos-dir to collect new ones",
+                )
+
+
+def unit_started(root: Path) -> bool:
+    """Whether any unit of the run at ``root`` has written anything (before that, its run.json may be replaced)."""
+    units = root / "units"
+    return units.exists() and any(p.is_file() for p in units.rglob("*"))
+
+
 def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
-    """Write run.json (or check that an existing one asks for the same run) and collect missing demonstrations."""
+    """Write run.json (or check that an existing one asks for the same run) and collect missing demonstrations.
+
+    A run that stopped before its first unit wrote anything (bad demos, an interrupted collection) has measured
+    nothing, so its run.json gives way to the corrected command's.
+    """
     record = plan_run(config)
+    check_demos(config, record["protocol"]["tasks"])
     path = root / RUN_FILE
-    if path.exists():
+    if path.exists() and unit_started(root):
         existing = read_json(path, RUN_SCHEMA)
         for key in ("config", "agent_config", "strategy_config", "protocol"):
             for field, value in record[key].items():

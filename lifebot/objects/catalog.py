@@ -7,24 +7,15 @@ can be put on it or in it, and whether it may be used as a fixture (welded to th
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from robosuite.models.objects import (
-    BottleObject,
-    BoxObject,
-    BreadObject,
-    CanObject,
-    CerealObject,
-    CylinderObject,
-    LemonObject,
-    MilkObject,
-    MujocoObject,
-)
-from robosuite.models.objects.composite import Bin
+from lifebot.registry import Registry
 
-from lifebot.objects.articulated import LiddedBox
+if TYPE_CHECKING:
+    from robosuite.models.objects import MujocoObject
 
 Kind = Literal["rigid", "container", "articulated"]
 
@@ -64,21 +55,20 @@ class Category:
         return 2.0 * self.half_extent[2]
 
 
-CATALOG: dict[str, Category] = {}
+CATALOG: Registry[Category] = Registry("object category")
 
 
 def register(category: Category) -> Category:
-    if category.name in CATALOG:
-        raise ValueError(f"object category {category.name!r} is registered twice")
-    CATALOG[category.name] = category
-    return category
+    return CATALOG.add(category.name, category)
 
 
 def get_category(name: str) -> Category:
-    try:
-        return CATALOG[name]
-    except KeyError:
-        raise KeyError(f"unknown object category {name!r}; known: {', '.join(sorted(CATALOG))}") from None
+    return CATALOG[name]
+
+
+def _robosuite_class(name: str, module: str = "robosuite.models.objects") -> type:
+    """robosuite's model classes, imported on first build: reading specs and suites never loads the simulator."""
+    return getattr(importlib.import_module(module), name)
 
 
 def _joints(fixed: bool):
@@ -86,24 +76,24 @@ def _joints(fixed: bool):
 
 
 def _box(half, rgba, density=600.0):
-    return lambda name, fixed=False: BoxObject(
+    return lambda name, fixed=False: _robosuite_class("BoxObject")(
         name=name, size=list(half), rgba=list(rgba), density=density, joints=_joints(fixed)
     )
 
 
 def _cylinder(radius, half_height, rgba, density=600.0):
-    return lambda name, fixed=False: CylinderObject(
+    return lambda name, fixed=False: _robosuite_class("CylinderObject")(
         name=name, size=[radius, half_height], rgba=list(rgba), density=density, joints=_joints(fixed)
     )
 
 
-def _movable_only(model_class):
+def _movable_only(class_name: str):
     """robosuite's XML and composite objects carry their own free joint; they can only be free objects."""
 
     def build(name: str, fixed: bool = False) -> MujocoObject:
         if fixed:
-            raise ValueError(f"{model_class.__name__} cannot be welded to the table")
-        return model_class(name=name)
+            raise ValueError(f"{class_name} cannot be welded to the table")
+        return _robosuite_class(class_name)(name=name)
 
     return build
 
@@ -111,7 +101,7 @@ def _movable_only(model_class):
 def _basket(name: str, fixed: bool = False) -> MujocoObject:
     if fixed:
         raise ValueError("the basket cannot be welded to the table")
-    return Bin(
+    return _robosuite_class("Bin", "robosuite.models.objects.composite")(
         name=name,
         bin_size=(0.15, 0.15, 0.06),
         wall_thickness=0.01,
@@ -123,6 +113,8 @@ def _basket(name: str, fixed: bool = False) -> MujocoObject:
 
 
 def _lidded_box(name: str, fixed: bool = True) -> MujocoObject:
+    from lifebot.objects.articulated import LiddedBox
+
     return LiddedBox(name=name)
 
 
@@ -153,12 +145,14 @@ for _colour in ("red", "blue"):
         )
     )
 
-register(Category("can", "can", "rigid", (0.026, 0.026, 0.04), _movable_only(CanObject)))
-register(Category("milk", "milk carton", "rigid", (0.02, 0.02, 0.072), _movable_only(MilkObject)))
-register(Category("bread", "bread", "rigid", (0.024, 0.02, 0.024), _movable_only(BreadObject)))
-register(Category("cereal", "cereal box", "rigid", (0.05, 0.015, 0.075), _movable_only(CerealObject), graspable=False))
-register(Category("lemon", "lemon", "rigid", (0.035, 0.02, 0.022), _movable_only(LemonObject)))
-register(Category("bottle", "bottle", "rigid", (0.028, 0.029, 0.08), _movable_only(BottleObject), graspable=False))
+register(Category("can", "can", "rigid", (0.026, 0.026, 0.04), _movable_only("CanObject")))
+register(Category("milk", "milk carton", "rigid", (0.02, 0.02, 0.072), _movable_only("MilkObject")))
+register(Category("bread", "bread", "rigid", (0.024, 0.02, 0.024), _movable_only("BreadObject")))
+register(
+    Category("cereal", "cereal box", "rigid", (0.05, 0.015, 0.075), _movable_only("CerealObject"), graspable=False)
+)
+register(Category("lemon", "lemon", "rigid", (0.035, 0.02, 0.022), _movable_only("LemonObject")))
+register(Category("bottle", "bottle", "rigid", (0.028, 0.029, 0.08), _movable_only("BottleObject"), graspable=False))
 
 register(
     Category(

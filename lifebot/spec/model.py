@@ -21,8 +21,11 @@ class Scene:
     """The arena: a table whose top centre is the origin of every region's coordinates."""
 
     arena: str = "table"
+    """The arena; ``table`` is the only one."""
     table_full_size: tuple[float, float, float] = (0.8, 0.8, 0.05)
+    """Table size (x, y, thickness) in metres; regions must lie within its top."""
     table_height: float = 0.8
+    """Height of the table top above the floor, in metres."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,9 @@ class ObjectSpec:
     """A named instance of a catalog category; names are unique within a task."""
 
     name: str
+    """lower_snake_case, unique within the task; predicates refer to the object by it."""
     category: str
+    """An object category of the catalog (``lifebot task describe`` lists them)."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,11 @@ class Region:
     """An axis-aligned rectangle on the table top, in table coordinates (metres, +x away from the robot)."""
 
     name: str
+    """Unique among objects and regions; ``InRegion(obj, region)`` refers to it."""
     center: tuple[float, float]
+    """Centre (x, y) in metres from the table-top centre; +x points away from the robot."""
     half_size: tuple[float, float]
+    """Half extents (x, y) in metres; the whole rectangle must lie on the table."""
 
     @property
     def low(self) -> tuple[float, float]:
@@ -60,15 +68,25 @@ class TaskSpec:
     """
 
     suite: str
+    """Alphanumeric name of the suite the task belongs to (part of its gymnasium ID)."""
     name: str
+    """CamelCase alphanumeric task name (part of its gymnasium ID)."""
     instruction: str
+    """The language instruction the agent is given."""
     scene: Scene = field(default_factory=Scene)
+    """The arena and table (optional)."""
     fixtures: tuple[ObjectSpec, ...] = ()
+    """Objects welded to the table at their region's centre; only categories that may be fixtures."""
     objects: tuple[ObjectSpec, ...] = ()
+    """Free objects, placed anew at every reset."""
     regions: tuple[Region, ...] = ()
+    """Named rectangles on the table top, where ``init`` places things and ``InRegion`` goals point."""
     init: tuple[Atom, ...] = ()
+    """Initial-state predicates; every object needs a placement here (``InRegion``, ``On`` or ``In``)."""
     goal: tuple[Atom, ...] = ()
+    """Required in a file: a conjunction of predicates (at least one); the episode succeeds when all hold."""
     horizon: int = 300
+    """Control steps (20 Hz) before the episode is truncated."""
 
     @property
     def all_objects(self) -> tuple[ObjectSpec, ...]:

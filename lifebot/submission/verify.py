@@ -10,7 +10,6 @@ weights, another simulator, or another claim.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,18 +17,10 @@ from tqdm import tqdm
 
 from lifebot.agents.registry import load_agent
 from lifebot.envs.vector import EvaluationPool
+from lifebot.lifelong.metrics import wilson_interval
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import final_checkpoint, sha256_file
 from lifebot.submission.validate import validate_file
-
-CONFIDENCE_Z = 1.959963984540054  # two-sided 95 %
-
-
-def wilson_interval(rate: float, trials: int, z: float = CONFIDENCE_Z) -> tuple[float, float]:
-    """The Wilson score interval of a success rate measured over ``trials`` episodes."""
-    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 
 from lifebot.objects.catalog import CATALOG
 from lifebot.predicates import Atom
+from lifebot.registry import Registry
 from lifebot.spec.model import ObjectSpec, TaskSpec
 from lifebot.suites.language import instruction_for, task_name
 from lifebot.suites.layout import (
@@ -44,7 +45,7 @@ class Family:
     doc: str
 
 
-FAMILIES: dict[str, Family] = {}
+FAMILIES: Registry[Family] = Registry("suite family", plugins="lifebot.families")
 
 
 def family(name: str, size: int, context: Callable[[np.random.Generator], Any] = lambda rng: None):
@@ -54,7 +55,7 @@ def family(name: str, size: int, context: Callable[[np.random.Generator], Any] =
     """
 
     def wrap(fn):
-        FAMILIES[name] = Family(name, size, context, fn, (fn.__doc__ or "").strip())
+        FAMILIES.add(name, Family(name, size, context, fn, (fn.__doc__ or "").strip()))
         return fn
 
     return wrap
@@ -293,3 +294,6 @@ def long_family(rng: np.random.Generator, slot: int, attempt: int, context) -> T
 def pretrain_family(rng: np.random.Generator, slot: int, attempt: int, context) -> TaskSpec:
     """A large pool of short single-goal tasks over many scenes, for multitask and inverse-dynamics pretraining."""
     return _scene_task(rng, "pretrain", stages=1)
+
+
+FAMILIES.load_plugins()  # families of other packages (entry-point group lifebot.families)

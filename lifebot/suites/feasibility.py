@@ -38,6 +38,11 @@ def check_reachable(spec: TaskSpec) -> None:
                 raise InfeasibleTask(f"{spec.name}: {arg} at {region.center} is outside the Panda's workspace")
 
 
+# The arm holds still under this controller while the objects settle. The committed suite files were settled
+# under OSC; another controller holds the arm a hair differently and would change every stored state.
+SETTLE_CONTROL_MODE = "osc_pose"
+
+
 def _tilt(quat_wxyz: np.ndarray) -> float:
     w, x, y, _ = quat_wxyz
     z_axis_z = 1.0 - 2.0 * (x * x + y * y)
@@ -47,7 +52,7 @@ def _tilt(quat_wxyz: np.ndarray) -> float:
 def sample_init_states(spec: TaskSpec, count: int, seed: int, settle_steps: int = SETTLE_STEPS) -> np.ndarray:
     """Sample ``count`` settled start states, each from its own seeded generator; raise InfeasibleTask if any fails."""
     check_reachable(spec)
-    env = SpecTaskEnv(spec, seed=seed)
+    env = SpecTaskEnv(spec, seed=seed, control_mode=SETTLE_CONTROL_MODE)
     try:
         states = []
         for index in range(count):

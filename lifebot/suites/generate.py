@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from lifebot.configs import require
 from lifebot.spec.io import spec_from_dict
 from lifebot.spec.model import TaskSpec
 from lifebot.suites.families import FAMILIES
-from lifebot.suites.feasibility import InfeasibleTask, sample_init_states
 from lifebot.suites.layout import LayoutFull
 from lifebot.suites.store import write_suite
 from lifebot.versions import versions
@@ -33,6 +33,16 @@ class GenerateConfig:
     size: int | None = None
     """Number of tasks; the family's default when None."""
 
+    def __post_init__(self):
+        require(
+            self,
+            {
+                "num_init_states": (self.num_init_states >= 1, "at least 1"),
+                "num_orderings": (self.num_orderings >= 1, "at least 1"),
+                "size": (self.size is None or self.size >= 1, "at least 1"),
+            },
+        )
+
 
 def seeded(seed: int, family: str, *path: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(family.encode()), *path])
@@ -47,6 +57,8 @@ def generate_task(
     family: str, slot: int, config: GenerateConfig, context, taken: set[str]
 ) -> tuple[TaskSpec, np.ndarray]:
     """The first attempt for ``slot`` that lays out, is new, and passes the feasibility checks in simulation."""
+    from lifebot.suites.feasibility import InfeasibleTask, sample_init_states  # the simulator: only when generating
+
     make_task = FAMILIES[family].make_task
     reasons: list[str] = []
     for attempt in range(MAX_ATTEMPTS):

@@ -10,10 +10,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from lifebot.envs.gym_env import LifebotEnv  # noqa: E402
 from lifebot.suites.store import load_suite  # noqa: E402
+
+
+def render_first_state(size: int, options: dict | None = None, **env_kwargs) -> np.ndarray:
+    """The agentview picture of a task's first state (``options`` as for ``reset``)."""
+    env = LifebotEnv(render_mode="rgb_array", render_size=size, **env_kwargs)
+    try:
+        env.reset(seed=0, options=options)
+        return env.render()
+    finally:
+        env.close()
 
 
 def render_suite(suite_name: str, out: Path, size: int = 384) -> list[Path]:
@@ -22,12 +33,7 @@ def render_suite(suite_name: str, out: Path, size: int = 384) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     frames, paths = [], []
     for task in tqdm(suite.tasks, desc=f"render {suite.name}", unit="task"):
-        env = LifebotEnv(suite=suite.name, task=task.name, render_mode="rgb_array", render_size=size)
-        try:
-            env.reset(seed=0, options={"init_state_index": 0})
-            frame = env.render()
-        finally:
-            env.close()
+        frame = render_first_state(size, {"init_state_index": 0}, suite=suite.name, task=task.name)
         path = out / f"{task.name}.png"
         plt.imsave(path, frame)
         frames.append((task, frame))

@@ -40,3 +40,5 @@ __all__ = [
     "load_strategy_config",
     "strategy",
 ]
+
+STRATEGIES.load_plugins()  # strategies of other packages (entry-point group lifebot.strategies)

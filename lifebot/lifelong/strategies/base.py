@@ -14,9 +14,9 @@ import torch
 import yaml
 
 from lifebot.agents.config import ConfigError, config_from_dict, load_config
-from lifebot.registry import registers
+from lifebot.registry import Registry, registers
 
-STRATEGIES: dict[str, type] = {}
+STRATEGIES: Registry[type] = Registry("strategy", plugins="lifebot.strategies")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def load_strategy_config(name: str, path: str | Path | None = None, options: Seq
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not key:
-            raise ConfigError("--strategy-option", option, "expected key=value")
+            raise ConfigError("--strategy-options", option, "expected key=value")
         data[key.strip()] = yaml.safe_load(value)
     return config_from_dict(cls, data, f"strategy {name} config")
 
