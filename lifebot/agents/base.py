@@ -88,6 +88,7 @@ class Agent(abc.ABC):
 
     def reset(self) -> None:
         """Forget per-episode state (a stateful agent's new episodes start here); nothing for the others."""
+        return None
 
     def predict(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
         """Actions for a batch of observation dicts (or a single one), in [-1, 1]."""
