@@ -55,6 +55,8 @@ def test_quickstart_runs_end_to_end(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "2/2 replay exactly" in out and "libero_fwt" in out and "libero_nbt" in out and "libero_auc" in out
+    assert "gem_acc" in out and "forgetting" in out
+    assert out.count("after learning each (rows)") == 2  # each ordering's success matrix is shown
     assert (tmp_path / "run" / "report" / "summary.md").exists()
     assert len(list((tmp_path / "run" / "units").glob("*/result.json"))) == 2
 

@@ -2,8 +2,10 @@
 
 Three tasks of one suite get scripted-expert demonstrations (collected in parallel, written as HDF5, every one
 replayed to check it); then an imitation agent (action chunking) learns the three tasks in sequence under two task
-orderings, measured on the suite's fixed evaluation states, and the report (metric table, success-matrix
-heatmaps, learning curves) is written. Started again, it resumes where it stopped.
+orderings with experience replay, measured on the suite's fixed evaluation states: the success matrix of each
+ordering shows every task learned and what is kept of it as the later ones are learned (``--strategy
+sequential`` shows forgetting instead). The report (metric table, success-matrix heatmaps, learning curves) is
+written. Started again, it resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class QuickstartConfig:
     """Gradient steps per task."""
     episodes: int = 10
     """Evaluation episodes per task."""
-    strategy: str = "sequential"
+    strategy: str = "er"
     """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
     workers: int = os.cpu_count() or 1
     """Processes for collection and evaluation."""
@@ -98,7 +100,13 @@ def run(args: QuickstartConfig) -> int:
     lifelong = execute_run(config, args.out, ExecutionConfig(workers=args.workers))
     print("3/3 report")
     table, report = write_report(lifelong)
-    for name in ("libero_fwt", "libero_nbt", "libero_auc"):
+    for unit in lifelong.units:
+        print(f"    ordering {unit.ordering}: success on each task (columns) after learning each (rows)")
+        order = lifelong.protocol["orders"][str(unit.ordering)]
+        print("      " + " ".join(f"{name[:14]:>14}" for name in order))
+        for k, row in enumerate(unit.R):
+            print(f"      {order[k][:14]:>14}: " + " ".join(f"{rate:>14.2f}" for rate in row))
+    for name in ("gem_acc", "forgetting", "libero_fwt", "libero_nbt", "libero_auc"):
         summary = table.overall[name]
         print(f"    {name:<11} {summary.mean:.3f}  (95% CI {summary.ci_low:.3f} to {summary.ci_high:.3f})")
     print(f"done in {time.perf_counter() - start:.0f} s; report: {report / 'summary.md'}")
