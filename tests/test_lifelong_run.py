@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -18,11 +20,12 @@ import torch
 from lifebot.agents.idm import IDMAgent, IDMConfig
 from lifebot.agents.registry import load_agent
 from lifebot.demos.dataset import DemoDataset
+from lifebot.demos.format import DemoFileError
 from lifebot.envs.observations import STATE_SHAPES
 from lifebot.lifelong.executors import ExecutionConfig, execute_run
 from lifebot.lifelong.report import metric_table, write_report
 from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
-from lifebot.lifelong.runner import RunConfig
+from lifebot.lifelong.runner import RunConfig, TrainingDiverged
 
 IN_PROCESS = ExecutionConfig(workers=1)
 
@@ -118,6 +121,27 @@ def test_unknown_names_and_bad_numbers_are_refused(demos_dir):
         tiny_config(demos_dir, agent="oracle")
     with pytest.raises(ValueError, match="orderings 0..4, asked for 7"):
         execute_run(tiny_config(demos_dir, orderings=(7,)), demos_dir / "bad", IN_PROCESS)
+
+
+def test_nan_demonstrations_stop_a_run_before_training(er_run, demos_dir, tmp_path):
+    poisoned = tmp_path / "demos"
+    shutil.copytree(demos_dir, poisoned)
+    path = poisoned / "spatial" / f"{er_run[1].protocol['tasks'][1]}.hdf5"
+    with h5py.File(path, "a") as f:
+        f["data/demo_1/actions"][3, 2] = np.nan
+    root = tmp_path / "nan"
+    with pytest.raises(DemoFileError, match=f"{path}: data/demo_1/actions holds a non-finite value"):
+        execute_run(tiny_config(poisoned), root, IN_PROCESS)
+    assert not list(root.rglob("*.pt")) and not list(root.rglob(PROGRESS_FILE))  # nothing trained, nothing kept
+
+
+def test_diverging_training_stops_with_a_clear_error(er_run, demos_dir, tmp_path):
+    agent_config = tmp_path / "explode.yaml"
+    agent_config.write_text("head: deterministic\nlearning_rate: 1.0e+30\n")
+    config = tiny_config(demos_dir, agent_config=str(agent_config), orderings=(0,))
+    with pytest.raises(TrainingDiverged, match=r"unit o0_s0, task \w+.*became non-finite \(NaN or inf\)"):
+        execute_run(config, tmp_path / "diverged", IN_PROCESS)
+    assert not list((tmp_path / "diverged").rglob("*.pt"))
 
 
 def run_command(config: RunConfig, out: Path) -> list[str]:

@@ -19,7 +19,15 @@ import pytest
 from lifebot.cli.main import main
 from lifebot.leaderboard.build import build_site
 from lifebot.lifelong.metrics import run_metrics
-from lifebot.lifelong.results import RESULT_FILE, RUN_FILE, UnitResult, unit_dir, write_json
+from lifebot.lifelong.results import (
+    RESULT_FILE,
+    RUN_FILE,
+    ResultsError,
+    UnitResult,
+    load_unit,
+    unit_dir,
+    write_json,
+)
 from lifebot.lifelong.runner import RunConfig, plan_run
 from lifebot.submission.make import make_submission, metric_claims, write_submission
 from lifebot.submission.validate import (
@@ -132,6 +140,11 @@ TAMPERINGS = {
     "other bootstrap": (_set("bootstrap", "resamples", 10), "bootstrap.resamples: 2000 was expected"),
     "checkpoint of no unit": (_set("checkpoints", {"o7_s0": "a" * 64}), "checkpoints.o7_s0: is not a unit"),
     "method name too long": (_set("method", "name", "x" * 101), "method.name: 'xxx"),
+    "rate not a count": (
+        _set("units", 0, "R", 1, 2, 0.55),
+        "units[0].R[1][2]: is 0.55, not a multiple of 1/10 (protocol.episodes successes)",
+    ),
+    "baseline not a count": (_set("units", 1, "b", 0, 1 / 3), "units[1].b[0]: is 0.333"),
     "float index": (_set("units", 1, "ordering", 1.0), "units[1].ordering: 1.0 is not of type 'integer'"),
 }
 
@@ -150,6 +163,20 @@ def test_an_unfinished_run_makes_no_submission(tmp_path):
     (unit_dir(run, 1, 0) / RESULT_FILE).unlink()
     with pytest.raises(ValueError, match="units o1_s0 have not finished"):
         make_submission(run, "half a run")
+
+
+def test_a_submission_from_nan_poisoned_results_is_refused(tmp_path):
+    run = fake_run(tmp_path / "run")
+    unit = load_unit(unit_dir(run, 1, 0) / RESULT_FILE)
+    unit.R[1][2] = float("nan")
+    with pytest.raises(ValueError, match=r"result.json: refusing to write the non-finite number at R.1.2"):
+        write_json(unit_dir(run, 1, 0) / RESULT_FILE, unit.to_json())
+    result = unit_dir(run, 1, 0) / RESULT_FILE
+    result.write_text(result.read_text().replace('"R": [\n  [\n   ', '"R": [\n  [\n   NaN, ', 1))
+    with pytest.raises(ResultsError, match=r"result.json: is not strict JSON \(NaN is not a JSON number\)"):
+        make_submission(run, "poisoned")
+    assert main(["submit", "make", str(run), "--method", "poisoned"]) == 2
+    assert not (run / "submission.json").exists()
 
 
 def test_consistent_but_different_matrices_are_accepted(document):

@@ -44,6 +44,7 @@ from lifebot.lifelong.results import (
     code_revision,
     read_json,
     unit_dir,
+    unit_name,
     write_json,
 )
 from lifebot.lifelong.strategies import STRATEGIES
@@ -214,6 +215,18 @@ def _window_means(losses: list[float]) -> list[float]:
     return [round(float(chunk.mean()), 6) for chunk in chunks]
 
 
+class TrainingDiverged(RuntimeError):
+    """Training produced NaN or infinite losses or weights: nothing after it can be trusted or committed."""
+
+
+def _check_finite(agent, losses: list[float], where: str) -> None:
+    if not np.isfinite(np.asarray(losses, dtype=float)).all():
+        raise TrainingDiverged(f"{where}: training loss became non-finite (NaN or inf); nothing was committed")
+    for name, tensor in agent.policy.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise TrainingDiverged(f"{where}: weight {name} became non-finite (NaN or inf); nothing was committed")
+
+
 def _strategy_file(directory: Path, k: int) -> Path:
     return directory / "checkpoints" / f"strategy_{k}.pt"
 
@@ -283,6 +296,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
             def measure(step: int, task: str = task, curve: list = curve) -> float:
                 alive()
+                _check_finite(strategy.agent, [], f"unit {unit_name(ordering, seed)}, task {task}, step {step}")
                 curve.append(pool.success(strategy.agent, task))
                 return curve[-1]
 
@@ -294,6 +308,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 evaluate=measure,
                 keep_best=protocol["model_selection"] == "libero",
             )
+            _check_finite(strategy.agent, losses, f"unit {unit_name(ordering, seed)}, task {task}")
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
             row = [final if j == k else pool.success(strategy.agent, other) for j, other in enumerate(order)]

@@ -25,12 +25,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
 
-from lifebot.atomic import atomic_write_bytes
+from lifebot.atomic import atomic_write_json
 from lifebot.lifelong.metrics import run_metrics, summarize_runs
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, unit_name
 from lifebot.lifelong.strategies import STRATEGIES
@@ -126,5 +125,5 @@ def make_submission(run_dir: str | Path, method: str, description: str = "") -> 
 
 
 def write_submission(document: dict, path: Path) -> Path:
-    atomic_write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_json(path, document)
     return path

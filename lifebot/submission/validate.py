@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from jsonschema import Draft202012Validator, validators
 
+from lifebot.jsonio import loads_strict
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
 from lifebot.suites.store import Suite, SuiteError, load_suite
@@ -99,25 +99,6 @@ def nesting_depth(text: str) -> int:
     return int(np.cumsum(_DEPTH_STEP[brackets]).max(initial=0))
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        repeated = sorted({k for k, _ in pairs if sum(1 for other, _ in pairs if other == k) > 1})
-        raise ValueError(f"key {_short(repeated[0])} appears twice in one object")
-    return document
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{_short(text)} is too large for a number")
-    return value
-
-
 def read_document(path: str | Path) -> tuple[dict, bytes]:
     """The JSON document at ``path`` and its bytes, read within the size and depth bounds."""
     path = Path(path)
@@ -143,7 +124,7 @@ def read_document(path: str | Path) -> tuple[dict, bytes]:
     if depth > MAX_DEPTH:
         raise fail(f"nests {depth} levels deep; a submission nests at most {MAX_DEPTH}")
     try:
-        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+        document = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise fail(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:
@@ -250,11 +231,30 @@ def unit_problems(document: dict, suite: Suite) -> list[Problem]:
             ),
         }
         problems += [Problem(f"{where}.{name}", why) for name, (ok, why) in shapes.items() if not ok]
+        problems += _count_problems(unit, where, document["protocol"]["episodes"])
     for ordering, seed in sorted(expected - seen):
         problems.append(Problem("units", f"lack ordering {ordering}, seed {seed} (declared by orderings × seeds)"))
     names = {unit_name(u["ordering"], u["seed"]) for u in document["units"]}
     for name in sorted(set(document.get("checkpoints", {})) - names):
         problems.append(Problem(f"checkpoints.{name}", "is not a unit of this submission"))
+    return problems
+
+
+def _count_problems(unit: dict, where: str, episodes: int) -> list[Problem]:
+    """A success rate is successes / episodes: any other value was not measured under this protocol."""
+    problems = []
+    for name in ("b", "R", "c"):
+        for i, row in enumerate(unit[name] if name != "b" else [unit["b"]]):
+            counts = np.asarray(row, dtype=float) * episodes
+            off = np.flatnonzero(np.abs(counts - np.round(counts)) > TOLERANCE * episodes)
+            if off.size:
+                index = f"[{off[0]}]" if name == "b" else f"[{i}][{off[0]}]"
+                problems.append(
+                    Problem(
+                        f"{where}.{name}{index}",
+                        f"is {row[off[0]]!r}, not a multiple of 1/{episodes} (protocol.episodes successes)",
+                    )
+                )
     return problems
 
 
