@@ -5,10 +5,13 @@ Layout of one suite, ``task_suites/<suite>/``::
     suite.json                  schema_version, suite, family, seed, version (hash of the task IDs), versions
                                 (lifebot / MuJoCo / robosuite that generated it), orderings, and per task:
                                 name, task_id, spec, init_states {file, count, sha256, state_size}
-    init_states/<Task>.npy      float64 (count, 1 + nq + nv) flattened MuJoCo states [time, qpos, qvel]
+    init_states/<Task>.npy      float64 (count, 1 + nq + nv) flattened MuJoCo states [time, qpos, qvel],
+                                each value a multiple of STATE_QUANTUM (see ``quantize_states``)
 
 Everything is written deterministically (sorted keys, no timestamps, ``.npy`` rather than zip archives), so
 regenerating with the same seed reproduces every byte. Init-state files are checked against their hash on load.
+Physics differs across machines in the last bits (about 1e-19 absolute), so raw float64 states would hash
+differently on each; states are stored on a fixed absolute grid that such noise does not cross.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lifebot.atomic import atomic_write_bytes
+from lifebot.atomic import atomic_write_bytes, atomic_write_json
 from lifebot.spec.io import spec_from_dict
 from lifebot.spec.model import TaskSpec
 
 SUITE_SCHEMA_VERSION = 1
 SUITE_FILE = "suite.json"
+STATE_QUANTUM = 2.0**-30
+"""Grid of stored init states (about 1e-9 m, rad or m/s): far below anything physical, far above last-bit noise."""
 
 
 class SuiteError(ValueError):
@@ -94,6 +99,11 @@ class Suite:
         if states.shape[0] != task.num_init_states:
             raise SuiteError(f"{path}: holds {states.shape[0]} states, suite.json says {task.num_init_states}")
         return states
+
+
+def quantize_states(states: np.ndarray) -> np.ndarray:
+    """``states`` rounded to multiples of STATE_QUANTUM (exact in float64, with no negative zeros)."""
+    return np.round(np.asarray(states, dtype=np.float64) / STATE_QUANTUM) * STATE_QUANTUM + 0.0
 
 
 def suite_version(specs: list[TaskSpec]) -> str:
@@ -195,7 +205,7 @@ def write_suite(
         "orderings": orderings,
         "tasks": tasks,
     }
-    atomic_write_bytes(folder / SUITE_FILE, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_json(folder / SUITE_FILE, document)
     written = {f"{spec.name}.npy" for spec in specs}
     for stale in (folder / "init_states").glob("*.npy"):
         if stale.name not in written:
