@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from lifebot.cli.main import main
+from lifebot.jsonio import nesting_depth
 from lifebot.leaderboard.build import build_site
 from lifebot.lifelong.metrics import run_metrics
 from lifebot.lifelong.results import (
@@ -35,7 +36,6 @@ from lifebot.submission.validate import (
     MAX_DEPTH,
     SubmissionError,
     json_schema,
-    nesting_depth,
     validate_document,
     validate_file,
 )

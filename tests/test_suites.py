@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import filecmp
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +133,30 @@ def test_damaged_init_states_and_unknown_names_are_clear_errors(tmp_path):
         suite.task("NoSuchTask")
     with pytest.raises(SuiteError, match="unknown suite 'nope'"):
         load_suite("nope", tmp_path)
+
+
+def test_a_damaged_suite_file_breaks_only_the_commands_that_need_it(tmp_path):
+    shutil.copytree(suites_root() / "goal", tmp_path / "goal")
+    shutil.copytree(suites_root() / "spatial", tmp_path / "spatial")
+    path = tmp_path / "goal" / "suite.json"
+    document = json.loads(path.read_text())
+    del document["tasks"]
+    path.write_text(json.dumps(document))
+    with pytest.raises(SuiteError, match=f"{path}: damaged suite file \\(lacks the key 'tasks'\\)"):
+        load_suite("goal", tmp_path)
+    env = {**os.environ, "LIFEBOT_SUITES_DIR": str(tmp_path)}
+
+    def lifebot(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "lifebot.cli.main", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    assert lifebot("--help").returncode == 0
+    shown = lifebot("suites", "show", "goal")
+    assert shown.returncode == 2 and "lacks the key 'tasks'" in shown.stderr and "Traceback" not in shown.stderr
+    assert lifebot("suites", "show", "spatial").returncode == 0
+    path.write_bytes(b"{" * 100 + b"\xff")
+    with pytest.raises(SuiteError, match=f"{path}: not a readable suite file: is not UTF-8 text"):
+        load_suite("goal", tmp_path)
 
 
 def test_families_are_registered():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from jsonschema import Draft202012Validator, validators
 
-from lifebot.jsonio import loads_strict
+from lifebot.jsonio import parse_json, read_text
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
 from lifebot.suites.store import Suite, SuiteError, load_suite
@@ -87,55 +86,21 @@ def field_name(path) -> str:
     return name or "(document)"
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_DEPTH_STEP = np.zeros(256, dtype=np.int64)
-_DEPTH_STEP[[ord("["), ord("{")]] = 1
-_DEPTH_STEP[[ord("]"), ord("}")]] = -1
-
-
-def nesting_depth(text: str) -> int:
-    """How deep arrays and objects nest, brackets inside strings aside (so the parser never recurses deeper)."""
-    brackets = np.frombuffer(_STRING.sub('""', text).encode(), dtype=np.uint8)
-    return int(np.cumsum(_DEPTH_STEP[brackets]).max(initial=0))
-
-
 def read_document(path: str | Path) -> tuple[dict, bytes]:
     """The JSON document at ``path`` and its bytes, read within the size and depth bounds."""
     path = Path(path)
-
-    def fail(why: str) -> SubmissionError:
-        return SubmissionError(path, [Problem("(file)", why)])
-
-    too_big = f"is larger than {MAX_BYTES // 1024 // 1024} MiB, the most a submission may be"
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise fail(too_big)
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise fail(f"cannot be read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise fail(too_big)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise fail(f"is not UTF-8 text (byte {exc.start})") from None
-    depth = nesting_depth(text)
-    if depth > MAX_DEPTH:
-        raise fail(f"nests {depth} levels deep; a submission nests at most {MAX_DEPTH}")
-    try:
-        document = loads_strict(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        text = read_text(path, MAX_BYTES, "a submission")
+        document = parse_json(text, MAX_DEPTH, "a submission")
+        if not isinstance(document, dict):
+            raise ValueError("holds a JSON " + type(document).__name__ + ", not an object")
+        try:  # a lone surrogate escape (\ud800) parses, but no page or file could hold it
+            json.dumps(document, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ValueError("holds text that is not valid Unicode (a lone surrogate escape)") from None
     except ValueError as exc:
-        raise fail(f"is not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise fail("holds a JSON " + type(document).__name__ + ", not an object")
-    try:  # a lone surrogate escape (\ud800) parses, but no page or file could hold it
-        json.dumps(document, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise fail("holds text that is not valid Unicode (a lone surrogate escape)") from None
-    return document, raw
+        raise SubmissionError(path, [Problem("(file)", str(exc))]) from None
+    return document, text.encode()
 
 
 @cache
