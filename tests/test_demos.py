@@ -18,7 +18,7 @@ import pytest
 from lifebot.cli.main import main
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
-from lifebot.demos.format import DemoFile, DemoFileError
+from lifebot.demos.format import DemoFile, DemoFileError, write_episode
 from lifebot.demos.verify import verify_file
 from lifebot.suites.store import load_suite
 
@@ -150,6 +150,25 @@ def test_killed_collection_resumes_without_redoing_work(tmp_path):
     with DemoFile(grown) as g, DemoFile(clean_path) as b:
         assert len(g.demo_names) == 6
         np.testing.assert_array_equal(g.episode("demo_3").actions, b.episode("demo_3").actions)
+
+
+def test_a_killed_writers_temporary_part_does_not_block_the_merge(tmp_path, goal_demos):
+    out = tmp_path / "demos"
+    (out / "goal").mkdir(parents=True)
+    task = goal_demos[0].stem
+    with DemoFile(goal_demos[0]) as demo_file:
+        episodes = [demo_file.episode(n) for n in demo_file.demo_names]
+    parts = out / "goal" / ".parts" / task
+    parts.mkdir(parents=True)
+    for index, episode in enumerate(episodes):
+        with h5py.File(parts / f"demo_{index}.hdf5", "w") as f:
+            write_episode(f.create_group("demo"), episode)
+    (parts / f".demo_{len(episodes)}.hdf5.tmp-99999").write_bytes(b"half a part")
+    config = CollectConfig(suite="goal", tasks=(task,), num_demos=len(episodes), control_mode=FAST, out=out)
+    assert collect(config, progress=False) == [out / "goal" / f"{task}.hdf5"]
+    assert not parts.exists()
+    with DemoFile(out / "goal" / f"{task}.hdf5") as merged:
+        assert len(merged.demo_names) == len(episodes)
 
 
 def _broken_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:

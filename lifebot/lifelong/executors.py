@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, write_json
-from lifebot.lifelong.runner import RunConfig, run_unit, start_run
+from lifebot.lifelong.runner import RunConfig, lock_run, run_unit, start_run
 from lifebot.registry import registers
 from lifebot.workers import worker_context
 
@@ -84,17 +84,18 @@ def execute_run(config: RunConfig, root: str | Path, execution: ExecutionConfig 
     if execution.executor not in EXECUTORS:
         raise ValueError(f"unknown executor {execution.executor!r}; known: {', '.join(EXECUTORS)}")
     root = Path(root)
-    start_run(config, root, execution.workers)
-    done = {(u.ordering, u.seed) for u in load_run(root).units}
-    todo = [(o, s) for o in config.orderings for s in config.seeds if (o, s) not in done]
-    bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit")
+    with lock_run(root):
+        start_run(config, root, execution.workers)
+        done = {(u.ordering, u.seed) for u in load_run(root).units}
+        todo = [(o, s) for o in config.orderings for s in config.seeds if (o, s) not in done]
+        bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit")
 
-    def on_result(document: dict) -> None:
-        write_json(unit_dir(root, document["ordering"], document["seed"]) / RESULT_FILE, document)
-        bar.update(1)
+        def on_result(document: dict) -> None:
+            write_json(unit_dir(root, document["ordering"], document["seed"]) / RESULT_FILE, document)
+            bar.update(1)
 
-    try:
-        EXECUTORS[execution.executor](root, todo, execution, on_result)
-    finally:
-        bar.close()
+        try:
+            EXECUTORS[execution.executor](root, todo, execution, on_result)
+        finally:
+            bar.close()
     return load_run(root)

@@ -18,8 +18,12 @@ evaluation starts from the suite's fixed states, and torch runs single-threaded.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from tqdm import tqdm
 
 from lifebot.agents.config import config_from_dict
 from lifebot.agents.registry import agent_class, load_agent, load_agent_config
+from lifebot.atomic import atomic_output
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import CONTROL_MODES
@@ -156,6 +161,30 @@ def plan_run(config: RunConfig) -> dict:
         "versions": versions(),
         "code_revision": code_revision(),
     }
+
+
+LOCK_FILE = ".lock"
+
+
+@contextmanager
+def lock_run(root: Path) -> Iterator[None]:
+    """Hold the run directory's lock (fcntl, released when the process ends); a second writer is refused."""
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()[:200] or "another process"
+        handle.close()
+        raise ResultsError(root, f"is being written by {holder}; wait for it to end or use another --out") from None
+    try:
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
@@ -318,7 +347,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 "agent_rng": strategy.agent.rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state(),
             }
-            torch.save(state, _strategy_file(directory, k))
+            with atomic_output(_strategy_file(directory, k)) as tmp:
+                torch.save(state, tmp)
             unit.R.append(row)
             unit.c.append(curve)
             unit.losses.append(_window_means(losses))
