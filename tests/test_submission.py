@@ -10,6 +10,8 @@ import copy
 import html
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -177,6 +179,23 @@ def test_a_submission_from_nan_poisoned_results_is_refused(tmp_path):
         make_submission(run, "poisoned")
     assert main(["submit", "make", str(run), "--method", "poisoned"]) == 2
     assert not (run / "submission.json").exists()
+
+
+def test_validation_runs_where_torch_cannot_be_imported(document, tmp_path):
+    path = write_submission(document, tmp_path / "sub.json")
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ImportError(name + ' is blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from lifebot.submission.validate import validate_file\n"
+        f"print(validate_file({str(path)!r}).suite.name, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [SUITE, "False"]
 
 
 def test_consistent_but_different_matrices_are_accepted(document):

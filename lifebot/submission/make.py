@@ -32,7 +32,6 @@ import numpy as np
 from lifebot.atomic import atomic_write_json
 from lifebot.lifelong.metrics import run_metrics, summarize_runs
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, unit_name
-from lifebot.lifelong.strategies import STRATEGIES
 
 SUBMISSION_SCHEMA = "lifebot.submission/1"
 BOOTSTRAP = {"confidence": 0.95, "resamples": 2000, "seed": 0}
@@ -77,6 +76,8 @@ def metric_claims(units: list[dict]) -> dict[str, dict]:
 
 def _strategy(name: str) -> dict:
     """The strategy and its settings: the runner builds it with its constructor's defaults (agent and seed aside)."""
+    from lifebot.lifelong.strategies import STRATEGIES  # torch: only making a submission needs it, not validating
+
     parameters = inspect.signature(STRATEGIES[name]).parameters.values()
     settings = {p.name: p.default for p in parameters if p.default is not p.empty and p.name != "seed"}
     return {"name": name, "config": settings}
