@@ -60,7 +60,10 @@ def fake_run(root: Path, seed: int = 0, strategy: str = "sequential", orderings=
     for ordering in orderings:
         for unit_seed in seeds:
             order = record["protocol"]["orders"][str(ordering)]
-            unit = UnitResult(ordering, unit_seed, order, b=rates(TASKS), R=rates(TASKS, TASKS), c=rates(TASKS, points))
+            R, c = rates(TASKS, TASKS), rates(TASKS, points)
+            for k in range(TASKS):
+                R[k][k] = c[k][-1]  # the "last" model-selection rule
+            unit = UnitResult(ordering, unit_seed, order, b=rates(TASKS), R=R, c=c)
             write_json(unit_dir(root, ordering, unit_seed) / RESULT_FILE, unit.to_json())
     return root
 
@@ -110,7 +113,8 @@ def _set(*path):
 TAMPERINGS = {
     "changed metric": (_set("metrics", "gem_acc", "mean", lambda v: v + 0.1), "metrics.gem_acc.mean: claims"),
     "changed CI": (_set("metrics", "forgetting", "ci_high", lambda v: v + 0.01), "metrics.forgetting.ci_high"),
-    "swapped row": (_swap_rows, "the matrices give"),
+    "swapped row": (_swap_rows, "model_selection 'last' picks"),
+    "best point reported": (_set("units", 0, "R", 1, 1, 1.0), "units[0].R[1][1]: is 1.0; model_selection 'last'"),
     "wrong suite version": (_set("suite", "version", "0123456789abcdef"), "suite.version: is 0123456789abcdef"),
     "unknown suite": (_set("suite", "name", "nosuchsuite"), "suite.name: is not an official suite"),
     "rate above 1": (_set("units", 0, "R", 1, 2, 1.5), "units[0].R[1][2]: 1.5 is greater than the maximum of 1"),
@@ -201,6 +205,7 @@ def test_validation_runs_where_torch_cannot_be_imported(document, tmp_path):
 def test_consistent_but_different_matrices_are_accepted(document):
     """Claims are a function of the matrices: change both together and the file is valid (verify catches it)."""
     document["units"][0]["R"][-1] = [1.0] * TASKS
+    document["units"][0]["c"][-1][-1] = 1.0
     document["metrics"] = metric_claims(document["units"])
     validate_document(document)
 
@@ -320,6 +325,7 @@ def test_verify_rejects_other_weights_and_other_claims(real_run, real_submission
     document = json.loads(real_submission.read_text())
     final = document["units"][0]["R"][-1]
     document["units"][0]["R"][-1] = [1.0 if value < 0.5 else 0.0 for value in final]  # consistent, other claims
+    document["units"][0]["c"][-1][-1] = document["units"][0]["R"][-1][-1]  # the curve ends where R says
     document["metrics"] = metric_claims(document["units"])
     path = write_submission(document, tmp_path / "claims.json")
     assert main(["submit", "verify", str(path), "--checkpoints", str(real_run), "--workers", "1"]) == 1

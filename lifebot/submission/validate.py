@@ -197,6 +197,8 @@ def unit_problems(document: dict, suite: Suite) -> list[Problem]:
         }
         problems += [Problem(f"{where}.{name}", why) for name, (ok, why) in shapes.items() if not ok]
         problems += _count_problems(unit, where, document["protocol"]["episodes"])
+        if not any(p.field.startswith(f"{where}.") for p in problems):
+            problems += _selection_problems(unit, where, document["protocol"]["model_selection"])
     for ordering, seed in sorted(expected - seen):
         problems.append(Problem("units", f"lack ordering {ordering}, seed {seed} (declared by orderings × seeds)"))
     names = {unit_name(u["ordering"], u["seed"]) for u in document["units"]}
@@ -220,6 +222,21 @@ def _count_problems(unit: dict, where: str, episodes: int) -> list[Problem]:
                         f"is {row[off[0]]!r}, not a multiple of 1/{episodes} (protocol.episodes successes)",
                     )
                 )
+    return problems
+
+
+def _selection_problems(unit: dict, where: str, rule: str) -> list[Problem]:
+    """R[k][k] is what the model-selection rule picks from task k's curve: its last point, or (libero) its best."""
+    problems = []
+    for k, curve in enumerate(unit["c"]):
+        picked = curve[-1] if rule == "last" else max(curve)
+        if abs(unit["R"][k][k] - picked) > TOLERANCE:
+            problems.append(
+                Problem(
+                    f"{where}.R[{k}][{k}]",
+                    f"is {unit['R'][k][k]!r}; model_selection {rule!r} picks {picked!r} from c[{k}]",
+                )
+            )
     return problems
 
 
