@@ -18,7 +18,7 @@ import pytest
 from lifebot.cli.main import main
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
-from lifebot.demos.format import DemoFile, DemoFileError
+from lifebot.demos.format import DemoFile, DemoFileError, write_episode
 from lifebot.demos.verify import verify_file
 from lifebot.suites.store import load_suite
 
@@ -154,6 +154,25 @@ def test_killed_collection_resumes_without_redoing_work(tmp_path):
         np.testing.assert_array_equal(g.episode("demo_3").actions, b.episode("demo_3").actions)
 
 
+def test_a_killed_writers_temporary_part_does_not_block_the_merge(tmp_path, goal_demos):
+    out = tmp_path / "demos"
+    (out / "goal").mkdir(parents=True)
+    task = goal_demos[0].stem
+    with DemoFile(goal_demos[0]) as demo_file:
+        episodes = [demo_file.episode(n) for n in demo_file.demo_names]
+    parts = out / "goal" / ".parts" / task
+    parts.mkdir(parents=True)
+    for index, episode in enumerate(episodes):
+        with h5py.File(parts / f"demo_{index}.hdf5", "w") as f:
+            write_episode(f.create_group("demo"), episode)
+    (parts / f".demo_{len(episodes)}.hdf5.tmp-99999").write_bytes(b"half a part")
+    config = CollectConfig(suite="goal", tasks=(task,), num_demos=len(episodes), control_mode=FAST, out=out)
+    assert collect(config, progress=False) == [out / "goal" / f"{task}.hdf5"]
+    assert not parts.exists()
+    with DemoFile(out / "goal" / f"{task}.hdf5") as merged:
+        assert len(merged.demo_names) == len(episodes)
+
+
 def _broken_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
     truncated = tmp_path / "truncated.hdf5"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -170,7 +189,30 @@ def _broken_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
     miscounted.write_bytes(good.read_bytes())
     with h5py.File(miscounted, "a") as f:
         f["data"].attrs["total"] = 1
+    poisoned = {
+        "nan_actions": ("data/demo_1/actions", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 9, np.nan, a)),
+        "inf_obs": ("data/demo_0/obs/proprio", lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.inf, a)),
+        "wide_actions": ("data/demo_0/actions", lambda a: np.concatenate([a, a[:, :1]], axis=1)),
+        "flat_obs": ("data/demo_0/next_obs/objects", lambda a: a[:, 0]),
+    }
+    damaged = {}
+    for case, (key, change) in poisoned.items():
+        damaged[case] = tmp_path / f"{case}.hdf5"
+        damaged[case].write_bytes(good.read_bytes())
+        with h5py.File(damaged[case], "a") as f:
+            values = change(f[key][()])
+            del f[key]
+            f[key] = values
+    listed = tmp_path / "listed.hdf5"
+    listed.write_bytes(good.read_bytes())
+    with h5py.File(listed, "a") as f:
+        f["data"].attrs["env_args"] = "[1, 2]"
     return {
+        "nan_actions": (damaged["nan_actions"], "data/demo_1/actions holds a non-finite value (NaN or inf) at row 1"),
+        "inf_obs": (damaged["inf_obs"], "data/demo_0/obs/proprio holds a non-finite value (NaN or inf) at row 0"),
+        "wide_actions": (damaged["wide_actions"], "data/demo_0/actions has shape"),
+        "flat_obs": (damaged["flat_obs"], "data/demo_0/next_obs/objects has shape"),
+        "listed": (listed, "data.attrs['env_args'] is not a JSON object"),
         "truncated": (truncated, "not a readable HDF5 file"),
         "garbage": (garbage, "not a readable HDF5 file"),
         "foreign": (foreign, "no 'data' group"),
@@ -188,6 +230,16 @@ def test_broken_files_get_clear_errors(tmp_path, goal_demos, capsys):
         assert main(["demos", "info", str(path)]) == 2
         err = capsys.readouterr().err
         assert str(path) in err and "Traceback" not in err
+
+
+def test_nan_demonstrations_are_refused_by_verify_and_datasets(tmp_path, goal_demos, capsys):
+    path, problem = _broken_files(tmp_path, goal_demos[0])["nan_actions"]
+    assert main(["demos", "verify", str(path)]) == 2
+    assert f"{path}: {problem}" in capsys.readouterr().err
+    with pytest.raises(DemoFileError, match="non-finite"):
+        verify_file(path)
+    with pytest.raises(DemoFileError, match="non-finite"):
+        DemoDataset([goal_demos[1], path])
 
 
 def test_info_and_verify_commands(goal_demos, capsys):

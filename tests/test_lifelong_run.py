@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -19,12 +22,14 @@ import yaml
 
 from lifebot.agents.idm import IDMAgent, IDMConfig
 from lifebot.agents.registry import load_agent
+from lifebot.atomic import DiskFull
 from lifebot.demos.dataset import DemoDataset
+from lifebot.demos.format import DemoFileError
 from lifebot.envs.observations import STATE_SHAPES
 from lifebot.lifelong.executors import ExecutionConfig, execute_run
 from lifebot.lifelong.report import metric_table, write_report
-from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir
-from lifebot.lifelong.runner import RunConfig, plan_run
+from lifebot.lifelong.results import PROGRESS_FILE, RESULT_FILE, ResultsError, load_run, unit_dir, write_json
+from lifebot.lifelong.runner import RunConfig, TrainingDiverged, plan_run
 from lifebot.lifelong.strategies import STRATEGIES
 from lifebot.submission.make import make_submission
 from lifebot.suites.store import load_suite
@@ -124,6 +129,61 @@ def test_unknown_names_and_bad_numbers_are_refused(demos_dir):
         tiny_config(demos_dir, agent="oracle")
     with pytest.raises(ValueError, match="orderings 0..4, asked for 7"):
         execute_run(tiny_config(demos_dir, orderings=(7,)), demos_dir / "bad", IN_PROCESS)
+
+
+def test_nan_demonstrations_stop_a_run_before_training(er_run, demos_dir, tmp_path):
+    poisoned = tmp_path / "demos"
+    shutil.copytree(demos_dir, poisoned)
+    path = poisoned / "spatial" / f"{er_run[1].protocol['tasks'][1]}.hdf5"
+    with h5py.File(path, "a") as f:
+        f["data/demo_1/actions"][3, 2] = np.nan
+    root = tmp_path / "nan"
+    with pytest.raises(DemoFileError, match=f"{path}: data/demo_1/actions holds a non-finite value"):
+        execute_run(tiny_config(poisoned), root, IN_PROCESS)
+    assert not list(root.rglob("*.pt")) and not list(root.rglob(PROGRESS_FILE))  # nothing trained, nothing kept
+
+
+def test_diverging_training_stops_with_a_clear_error(er_run, demos_dir, tmp_path):
+    agent_config = tmp_path / "explode.yaml"
+    agent_config.write_text("head: deterministic\nlearning_rate: 1.0e+30\n")
+    config = tiny_config(demos_dir, agent_config=str(agent_config), orderings=(0,))
+    with pytest.raises(TrainingDiverged, match=r"unit o0_s0, task \w+.*became non-finite \(NaN or inf\)"):
+        execute_run(config, tmp_path / "diverged", IN_PROCESS)
+    assert not list((tmp_path / "diverged").rglob("*.pt"))
+
+
+def test_a_second_writer_on_one_run_directory_is_refused_naming_the_holder(demos_dir, tmp_path):
+    root = tmp_path / "locked"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from lifebot.lifelong.runner import lock_run\nfrom pathlib import Path\nimport time\n"
+            f"with lock_run(Path({str(root)!r})):\n    print('locked', flush=True)\n    time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ResultsError, match=f"locked: is being written by pid {holder.pid} on "):
+            execute_run(tiny_config(demos_dir), root, IN_PROCESS)
+        assert not (root / "run.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_full_disk_ends_with_one_message_naming_the_file(tmp_path, monkeypatch):
+    def full(self, data):
+        Path.write_text(self, "half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    target = tmp_path / "units" / "o0_s0" / PROGRESS_FILE
+    with pytest.raises(DiskFull, match=f"{target}: no space left on device; nothing was written"):
+        write_json(target, {"schema": "x"})
+    assert list(target.parent.iterdir()) == []  # the temporary file is gone too
 
 
 def run_command(config: RunConfig, out: Path) -> list[str]:

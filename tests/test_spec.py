@@ -7,6 +7,7 @@ import json
 import pytest
 
 from lifebot.spec import SpecError, TaskSpec, dump_spec, load_spec, spec_from_dict
+from lifebot.spec.io import MAX_SPEC_BYTES
 from tests.conftest import base_spec_data
 
 
@@ -89,3 +90,40 @@ def test_unparseable_file_is_a_spec_error(tmp_path):
 def test_missing_file_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError, match="cannot be read"):
         load_spec(tmp_path / "absent.json")
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    "name, content, problem",
+    [
+        ("bomb.yaml", BILLION_LAUGHS.encode(), "<file>: is not valid YAML: aliases are not allowed (*a at line 2)"),
+        ("deep.yaml", b"[" * 100_000 + b"]" * 100_000, "<file>: nests 17 levels deep; a spec nests at most 16"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "<file>: nests 100000 levels deep; a spec nests at most 16"),
+        ("latin1.yaml", "suite: caf\xe9\n".encode("latin-1"), "<file>: is not UTF-8 text (byte 10)"),
+        ("twice.json", b'{"goal": ["a"], "goal": ["b"]}', "<file>: is not valid JSON (key 'goal' appears twice"),
+        (
+            "twice.yaml",
+            b"goal: [a]\ngoal: [b]\n",
+            "<file>: is not valid YAML: key 'goal' appears twice in one mapping (line 2)",
+        ),
+        ("nan.json", b'{"horizon": NaN}', "<file>: is not valid JSON (NaN is not a JSON number)"),
+        ("huge.json", b" " * (MAX_SPEC_BYTES + 1), "<file>: is larger than 1 MiB, the most a spec may be"),
+    ],
+)
+def test_hostile_spec_files_get_one_line_errors(tmp_path, name, content, problem):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    assert str(error.value).startswith(f"{path}: {problem}") and "\n" not in str(error.value), str(error.value)
+
+
+def test_quoted_values_are_clipped(tmp_path):
+    shared = ["x" * 1000] * 1000
+    with pytest.raises(SpecError) as error:
+        spec_from_dict({**base_spec_data(), "horizon": [shared] * 1000})
+    assert "expected an integer" in str(error.value) and len(str(error.value)) < 300

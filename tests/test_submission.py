@@ -10,6 +10,8 @@ import copy
 import html
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -17,9 +19,18 @@ import numpy as np
 import pytest
 
 from lifebot.cli.main import main
+from lifebot.jsonio import nesting_depth
 from lifebot.leaderboard.build import build_site
 from lifebot.lifelong.metrics import run_metrics
-from lifebot.lifelong.results import RESULT_FILE, RUN_FILE, UnitResult, unit_dir, write_json
+from lifebot.lifelong.results import (
+    RESULT_FILE,
+    RUN_FILE,
+    ResultsError,
+    UnitResult,
+    load_unit,
+    unit_dir,
+    write_json,
+)
 from lifebot.lifelong.runner import RunConfig, plan_run
 from lifebot.submission.make import make_submission, metric_claims, write_submission
 from lifebot.submission.validate import (
@@ -27,7 +38,6 @@ from lifebot.submission.validate import (
     MAX_DEPTH,
     SubmissionError,
     json_schema,
-    nesting_depth,
     validate_document,
     validate_file,
 )
@@ -50,7 +60,10 @@ def fake_run(root: Path, seed: int = 0, strategy: str = "sequential", orderings=
     for ordering in orderings:
         for unit_seed in seeds:
             order = record["protocol"]["orders"][str(ordering)]
-            unit = UnitResult(ordering, unit_seed, order, b=rates(TASKS), R=rates(TASKS, TASKS), c=rates(TASKS, points))
+            R, c = rates(TASKS, TASKS), rates(TASKS, points)
+            for k in range(TASKS):
+                R[k][k] = c[k][-1]  # the "last" model-selection rule
+            unit = UnitResult(ordering, unit_seed, order, b=rates(TASKS), R=R, c=c)
             write_json(unit_dir(root, ordering, unit_seed) / RESULT_FILE, unit.to_json())
     return root
 
@@ -100,7 +113,8 @@ def _set(*path):
 TAMPERINGS = {
     "changed metric": (_set("metrics", "gem_acc", "mean", lambda v: v + 0.1), "metrics.gem_acc.mean: claims"),
     "changed CI": (_set("metrics", "forgetting", "ci_high", lambda v: v + 0.01), "metrics.forgetting.ci_high"),
-    "swapped row": (_swap_rows, "the matrices give"),
+    "swapped row": (_swap_rows, "model_selection 'last' picks"),
+    "best point reported": (_set("units", 0, "R", 1, 1, 1.0), "units[0].R[1][1]: is 1.0; model_selection 'last'"),
     "wrong suite version": (_set("suite", "version", "0123456789abcdef"), "suite.version: is 0123456789abcdef"),
     "unknown suite": (_set("suite", "name", "nosuchsuite"), "suite.name: is not an official suite"),
     "rate above 1": (_set("units", 0, "R", 1, 2, 1.5), "units[0].R[1][2]: 1.5 is greater than the maximum of 1"),
@@ -132,6 +146,11 @@ TAMPERINGS = {
     "other bootstrap": (_set("bootstrap", "resamples", 10), "bootstrap.resamples: 2000 was expected"),
     "checkpoint of no unit": (_set("checkpoints", {"o7_s0": "a" * 64}), "checkpoints.o7_s0: is not a unit"),
     "method name too long": (_set("method", "name", "x" * 101), "method.name: 'xxx"),
+    "rate not a count": (
+        _set("units", 0, "R", 1, 2, 0.55),
+        "units[0].R[1][2]: is 0.55, not a multiple of 1/10 (protocol.episodes successes)",
+    ),
+    "baseline not a count": (_set("units", 1, "b", 0, 1 / 3), "units[1].b[0]: is 0.333"),
     "float index": (_set("units", 1, "ordering", 1.0), "units[1].ordering: 1.0 is not of type 'integer'"),
 }
 
@@ -152,9 +171,41 @@ def test_an_unfinished_run_makes_no_submission(tmp_path):
         make_submission(run, "half a run")
 
 
+def test_a_submission_from_nan_poisoned_results_is_refused(tmp_path):
+    run = fake_run(tmp_path / "run")
+    unit = load_unit(unit_dir(run, 1, 0) / RESULT_FILE)
+    unit.R[1][2] = float("nan")
+    with pytest.raises(ValueError, match=r"result.json: refusing to write the non-finite number at R.1.2"):
+        write_json(unit_dir(run, 1, 0) / RESULT_FILE, unit.to_json())
+    result = unit_dir(run, 1, 0) / RESULT_FILE
+    result.write_text(result.read_text().replace('"R": [\n  [\n   ', '"R": [\n  [\n   NaN, ', 1))
+    with pytest.raises(ResultsError, match=r"result.json: is not strict JSON \(NaN is not a JSON number\)"):
+        make_submission(run, "poisoned")
+    assert main(["submit", "make", str(run), "--method", "poisoned"]) == 2
+    assert not (run / "submission.json").exists()
+
+
+def test_validation_runs_where_torch_cannot_be_imported(document, tmp_path):
+    path = write_submission(document, tmp_path / "sub.json")
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ImportError(name + ' is blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from lifebot.submission.validate import validate_file\n"
+        f"print(validate_file({str(path)!r}).suite.name, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [SUITE, "False"]
+
+
 def test_consistent_but_different_matrices_are_accepted(document):
     """Claims are a function of the matrices: change both together and the file is valid (verify catches it)."""
     document["units"][0]["R"][-1] = [1.0] * TASKS
+    document["units"][0]["c"][-1][-1] = 1.0
     document["metrics"] = metric_claims(document["units"])
     validate_document(document)
 
@@ -274,6 +325,7 @@ def test_verify_rejects_other_weights_and_other_claims(real_run, real_submission
     document = json.loads(real_submission.read_text())
     final = document["units"][0]["R"][-1]
     document["units"][0]["R"][-1] = [1.0 if value < 0.5 else 0.0 for value in final]  # consistent, other claims
+    document["units"][0]["c"][-1][-1] = document["units"][0]["R"][-1][-1]  # the curve ends where R says
     document["metrics"] = metric_claims(document["units"])
     path = write_submission(document, tmp_path / "claims.json")
     assert main(["submit", "verify", str(path), "--checkpoints", str(real_run), "--workers", "1"]) == 1

@@ -9,6 +9,7 @@ at most the episodes in flight: running the same command again keeps what was wr
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,10 +169,7 @@ def _merge(config: CollectConfig, task: str) -> Path:
                 return path  # complete already: nothing to redo
     episodes = _existing(config, task)
     write_demo_file(path, header_for(config, task), episodes)
-    for part in parts.glob("*.hdf5"):
-        part.unlink()
-    if parts.exists():
-        parts.rmdir()
+    shutil.rmtree(parts, ignore_errors=True)  # the parts, and any temporary file a killed writer left beside them
     return path
 
 

@@ -38,6 +38,7 @@ import h5py
 import numpy as np
 
 from lifebot.atomic import atomic_output
+from lifebot.envs.observations import STATE_SHAPES
 from lifebot.envs.task_encoding import ENCODING_VERSION
 from lifebot.spec.io import SpecError, spec_from_dict
 from lifebot.spec.model import TaskSpec
@@ -45,6 +46,7 @@ from lifebot.spec.model import TaskSpec
 SCHEMA_VERSION = 1
 ROBOSUITE_ENV_TYPE = 1  # robomimic's EnvType.ROBOSUITE_TYPE
 VALID_FRACTION = 0.1
+ACTION_DIM = 7  # end-effector delta pose + gripper, in every control mode
 
 
 class DemoFileError(ValueError):
@@ -159,6 +161,36 @@ def write_demo_file(path: Path, header: DemoHeader, episodes: dict[int, Episode]
 REQUIRED_DEMO_KEYS = ("actions", "states", "obs", "next_obs", "rewards", "dones")
 
 
+def _first_bad_row(values: np.ndarray) -> int | None:
+    if values.size == 0:
+        return None
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def check_demo_values(group: h5py.Group, rows: int, state_size: int) -> None:
+    """Refuse mis-shaped or non-finite arrays in one demo group (ValueError naming the key and the row).
+
+    Read before anything trains or replays on them, so that NaN or a wrong width never reaches a policy.
+    """
+    expected = {"actions": (ACTION_DIM,), "states": (state_size,), "rewards": (), "dones": ()}
+    arrays = [(key, group[key], shape) for key, shape in expected.items()]
+    for part in ("obs", "next_obs"):
+        arrays += [(f"{part}/{k}", v, STATE_SHAPES.get(k)) for k, v in group[part].items()]
+    for key, dataset, shape in arrays:
+        if not isinstance(dataset, h5py.Dataset):
+            raise ValueError(f"{key} is a group, expected an array")
+        if dataset.shape[:1] != (rows,) or (shape is not None and dataset.shape[1:] != shape):
+            wanted = (rows, *shape) if shape is not None else f"({rows}, ...)"
+            raise ValueError(f"{key} has shape {dataset.shape}, expected {wanted}")
+        if dataset.dtype.kind == "f":
+            row = _first_bad_row(dataset[()])
+            if row is not None:
+                raise ValueError(f"{key} holds a non-finite value (NaN or inf) at row {row}")
+        elif dataset.dtype.kind not in "iub":
+            raise ValueError(f"{key} has dtype {dataset.dtype}, expected numbers")
+
+
 class DemoFile:
     """A validated, read-only demonstration file. Every structural problem is a DemoFileError naming the file."""
 
@@ -193,6 +225,10 @@ class DemoFile:
             )
         try:
             self.env_args = json.loads(attrs["env_args"])
+            if not isinstance(self.env_args, dict) or not isinstance(self.env_args.get("env_kwargs"), dict):
+                raise DemoFileError(
+                    self.path, "data.attrs['env_args'] is not a JSON object with an 'env_kwargs' object"
+                )
             self.task_spec = spec_from_dict(
                 json.loads(attrs["task_spec"]), source=f"{self.path} data.attrs['task_spec']"
             )
@@ -202,18 +238,19 @@ class DemoFile:
         bad = [n for n in names if not (n.startswith("demo_") and n[5:].isdigit())]
         if bad:
             raise DemoFileError(self.path, f"group data/{bad[0]} is not named demo_<int>")
-        total = 0
+        total, state_size = 0, None
         for name in names:
             group = f["data"][name]
             missing = [k for k in REQUIRED_DEMO_KEYS if k not in group]
             if missing or "num_samples" not in group.attrs:
                 raise DemoFileError(self.path, f"data/{name} lacks {missing or ['num_samples attribute']}")
             n = int(group.attrs["num_samples"])
-            for key in ("actions", "states", "rewards", "dones"):
-                if group[key].shape[0] != n:
-                    raise DemoFileError(
-                        self.path, f"data/{name}/{key} has {group[key].shape[0]} rows, num_samples is {n}"
-                    )
+            if state_size is None:
+                state_size = group["states"].shape[-1] if group["states"].ndim == 2 else -1
+            try:
+                check_demo_values(group, n, state_size)
+            except ValueError as exc:
+                raise DemoFileError(self.path, f"data/{name}/{exc}") from None
             total += n
         if total != int(attrs["total"]):
             raise DemoFileError(self.path, f"data.attrs['total'] is {attrs['total']} but the demos hold {total}")

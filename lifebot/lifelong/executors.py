@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from lifebot.lifelong.config import ExecutionConfig, RunConfig
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, write_json
-from lifebot.lifelong.runner import run_unit, start_run
+from lifebot.lifelong.runner import lock_run, run_unit, start_run
 from lifebot.registry import Registry, registers
 from lifebot.workers import worker_context
 
@@ -69,17 +69,18 @@ def execute_run(config: RunConfig, root: str | Path, execution: ExecutionConfig 
     """Start or resume the run at ``root``: units with a result are kept, the others run (or resume)."""
     execution = execution or ExecutionConfig()
     root = Path(root)
-    start_run(config, root, execution.workers)
-    done = {(u.ordering, u.seed) for u in load_run(root).units}
-    todo = [(o, s) for o in config.orderings for s in config.seeds if (o, s) not in done]
-    bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit", disable=not todo)
+    with lock_run(root):
+        start_run(config, root, execution.workers)
+        done = {(u.ordering, u.seed) for u in load_run(root).units}
+        todo = [(o, s) for o in config.orderings for s in config.seeds if (o, s) not in done]
+        bar = tqdm(total=len(done) + len(todo), initial=len(done), desc="units", unit="unit", disable=not todo)
 
-    def on_result(document: dict) -> None:
-        write_json(unit_dir(root, document["ordering"], document["seed"]) / RESULT_FILE, document)
-        bar.update(1)
+        def on_result(document: dict) -> None:
+            write_json(unit_dir(root, document["ordering"], document["seed"]) / RESULT_FILE, document)
+            bar.update(1)
 
-    try:
-        EXECUTORS[execution.executor](root, todo, execution, on_result)
-    finally:
-        bar.close()
+        try:
+            EXECUTORS[execution.executor](root, todo, execution, on_result)
+        finally:
+            bar.close()
     return load_run(root)

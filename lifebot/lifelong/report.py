@@ -7,7 +7,6 @@ reference curves of the same tasks: pass a ``single_task`` run as ``reference``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lifebot.atomic import atomic_output, atomic_write_bytes  # noqa: E402
+from lifebot.atomic import atomic_output, atomic_write_bytes, atomic_write_json  # noqa: E402
 from lifebot.lifelong.metrics import Summary, run_metrics, summarize_runs  # noqa: E402
 from lifebot.lifelong.results import Run, UnitResult  # noqa: E402
 
@@ -212,5 +211,5 @@ def write_report(run: Run, out: Path | None = None, reference: Run | None = None
         "overall": {k: asdict(v) for k, v in table.overall.items()},
         "per_ordering": {str(o): {k: asdict(v) for k, v in s.items()} for o, s in table.per_ordering.items()},
     }
-    atomic_write_bytes(out / "metrics.json", (json.dumps(document, indent=1) + "\n").encode())
+    atomic_write_json(out / "metrics.json", document)
     return table, out

@@ -46,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lifebot.atomic import atomic_write_bytes
+from lifebot.atomic import atomic_write_json
+from lifebot.jsonio import loads_strict
 
 RUN_SCHEMA = "lifebot.run/1"
 UNIT_SCHEMA = "lifebot.unit/1"
@@ -74,16 +75,18 @@ def code_revision() -> str:
 
 
 def write_json(path: Path, document: dict) -> None:
-    atomic_write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_json(path, document)
 
 
 def read_json(path: Path, schema: str) -> dict:
     try:
-        document = json.loads(path.read_text())
+        document = loads_strict(path.read_text())
     except OSError as exc:
         raise ResultsError(path, f"cannot be read: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ResultsError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(path, f"is not strict JSON ({exc})") from None
     if not isinstance(document, dict) or document.get("schema") != schema:
         raise ResultsError(path, f"is not a {schema} file")
     return document

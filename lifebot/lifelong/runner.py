@@ -20,8 +20,12 @@ evaluation starts from the suite's fixed states, and torch runs single-threaded.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +34,7 @@ from tqdm import tqdm
 
 from lifebot.agents.config import config_from_dict
 from lifebot.agents.registry import agent_class, load_agent, load_agent_config
+from lifebot.atomic import atomic_output
 from lifebot.demos.collect import CollectConfig, collect, task_file
 from lifebot.demos.dataset import DemoDataset
 from lifebot.demos.format import DemoFile, DemoFileError
@@ -46,6 +51,7 @@ from lifebot.lifelong.results import (
     code_revision,
     read_json,
     unit_dir,
+    unit_name,
     write_json,
 )
 from lifebot.lifelong.strategies import STRATEGIES, Strategy, Transitions, load_strategy_config
@@ -123,6 +129,30 @@ def unit_started(root: Path) -> bool:
     return units.exists() and any(p.is_file() for p in units.rglob("*"))
 
 
+LOCK_FILE = ".lock"
+
+
+@contextmanager
+def lock_run(root: Path) -> Iterator[None]:
+    """Hold the run directory's lock (fcntl, released when the process ends); a second writer is refused."""
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()[:200] or "another process"
+        handle.close()
+        raise ResultsError(root, f"is being written by {holder}; wait for it to end or use another --out") from None
+    try:
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
 def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     """Write run.json (or check that an existing one asks for the same run) and collect missing demonstrations.
 
@@ -161,6 +191,18 @@ def _window_means(losses: list[float]) -> list[float]:
         return []
     chunks = np.array_split(np.asarray(losses, dtype=float), min(LOSS_WINDOWS, len(losses)))
     return [round(float(chunk.mean()), 6) for chunk in chunks]
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced NaN or infinite losses or weights: nothing after it can be trusted or committed."""
+
+
+def _check_finite(agent, losses: list[float], where: str) -> None:
+    if not np.isfinite(np.asarray(losses, dtype=float)).all():
+        raise TrainingDiverged(f"{where}: training loss became non-finite (NaN or inf); nothing was committed")
+    for name, tensor in agent.policy.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise TrainingDiverged(f"{where}: weight {name} became non-finite (NaN or inf); nothing was committed")
 
 
 def _strategy_file(directory: Path, k: int) -> Path:
@@ -242,6 +284,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
 
             def measure(step: int, task: str = task, curve: list = curve) -> float:
                 alive()
+                _check_finite(strategy.agent, [], f"unit {unit_name(ordering, seed)}, task {task}, step {step}")
                 curve.append(success([task])[0])
                 return curve[-1]
 
@@ -257,6 +300,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             )
             if cls.online:
                 losses += _learn_online(strategy, data, task, config, protocol, measure)
+            _check_finite(strategy.agent, losses, f"unit {unit_name(ordering, seed)}, task {task}")
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
             policies = {j: strategy.policy_for(j) for j in range(len(order)) if j != k}
@@ -265,7 +309,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             rates.update({j: success([order[j]], policy)[0] for j, policy in policies.items() if j not in rates})
             row = [final if j == k else rates[j] for j in range(len(order))]
             strategy.agent.save(_agent_file(directory, k))
-            torch.save({"strategy": strategy.state_dict()}, _strategy_file(directory, k))
+            with atomic_output(_strategy_file(directory, k)) as tmp:
+                torch.save({"strategy": strategy.state_dict()}, tmp)
             unit.R.append(row)
             unit.c.append(curve)
             unit.losses.append(_window_means(losses))

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from lifebot.atomic import atomic_write_bytes
+from lifebot.atomic import atomic_write_json
 from lifebot.lifelong.metrics import run_metrics, summarize_runs
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, unit_name
-from lifebot.lifelong.strategies import STRATEGIES
 
 SUBMISSION_SCHEMA = "lifebot.submission/1"
 BOOTSTRAP = {"confidence": 0.95, "resamples": 2000, "seed": 0}
@@ -79,6 +77,8 @@ def _strategy(name: str, record: dict) -> dict:
     """The strategy and its typed config as run.json records it (its defaults, for runs older than that record)."""
     settings = record.get("strategy_config")
     if settings is None:
+        from lifebot.lifelong.strategies import STRATEGIES  # torch: only making a submission needs it, not validating
+
         settings = dataclasses.asdict(STRATEGIES[name].config_class())
     return {"name": name, "config": settings}
 
@@ -126,5 +126,5 @@ def make_submission(run_dir: str | Path, method: str, description: str = "") -> 
 
 
 def write_submission(document: dict, path: Path) -> Path:
-    atomic_write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_json(path, document)
     return path

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from jsonschema import Draft202012Validator, validators
 
+from lifebot.jsonio import parse_json, read_text
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
 from lifebot.suites.store import Suite, SuiteError, load_suite
@@ -87,74 +86,21 @@ def field_name(path) -> str:
     return name or "(document)"
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_DEPTH_STEP = np.zeros(256, dtype=np.int64)
-_DEPTH_STEP[[ord("["), ord("{")]] = 1
-_DEPTH_STEP[[ord("]"), ord("}")]] = -1
-
-
-def nesting_depth(text: str) -> int:
-    """How deep arrays and objects nest, brackets inside strings aside (so the parser never recurses deeper)."""
-    brackets = np.frombuffer(_STRING.sub('""', text).encode(), dtype=np.uint8)
-    return int(np.cumsum(_DEPTH_STEP[brackets]).max(initial=0))
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    document = dict(pairs)
-    if len(document) != len(pairs):
-        repeated = sorted({k for k, _ in pairs if sum(1 for other, _ in pairs if other == k) > 1})
-        raise ValueError(f"key {_short(repeated[0])} appears twice in one object")
-    return document
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{_short(text)} is too large for a number")
-    return value
-
-
 def read_document(path: str | Path) -> tuple[dict, bytes]:
     """The JSON document at ``path`` and its bytes, read within the size and depth bounds."""
     path = Path(path)
-
-    def fail(why: str) -> SubmissionError:
-        return SubmissionError(path, [Problem("(file)", why)])
-
-    too_big = f"is larger than {MAX_BYTES // 1024 // 1024} MiB, the most a submission may be"
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise fail(too_big)
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise fail(f"cannot be read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise fail(too_big)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise fail(f"is not UTF-8 text (byte {exc.start})") from None
-    depth = nesting_depth(text)
-    if depth > MAX_DEPTH:
-        raise fail(f"nests {depth} levels deep; a submission nests at most {MAX_DEPTH}")
-    try:
-        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
-    except json.JSONDecodeError as exc:
-        raise fail(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        text = read_text(path, MAX_BYTES, "a submission")
+        document = parse_json(text, MAX_DEPTH, "a submission")
+        if not isinstance(document, dict):
+            raise ValueError("holds a JSON " + type(document).__name__ + ", not an object")
+        try:  # a lone surrogate escape (\ud800) parses, but no page or file could hold it
+            json.dumps(document, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ValueError("holds text that is not valid Unicode (a lone surrogate escape)") from None
     except ValueError as exc:
-        raise fail(f"is not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise fail("holds a JSON " + type(document).__name__ + ", not an object")
-    try:  # a lone surrogate escape (\ud800) parses, but no page or file could hold it
-        json.dumps(document, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise fail("holds text that is not valid Unicode (a lone surrogate escape)") from None
-    return document, raw
+        raise SubmissionError(path, [Problem("(file)", str(exc))]) from None
+    return document, text.encode()
 
 
 @cache
@@ -250,11 +196,47 @@ def unit_problems(document: dict, suite: Suite) -> list[Problem]:
             ),
         }
         problems += [Problem(f"{where}.{name}", why) for name, (ok, why) in shapes.items() if not ok]
+        problems += _count_problems(unit, where, document["protocol"]["episodes"])
+        if not any(p.field.startswith(f"{where}.") for p in problems):
+            problems += _selection_problems(unit, where, document["protocol"]["model_selection"])
     for ordering, seed in sorted(expected - seen):
         problems.append(Problem("units", f"lack ordering {ordering}, seed {seed} (declared by orderings × seeds)"))
     names = {unit_name(u["ordering"], u["seed"]) for u in document["units"]}
     for name in sorted(set(document.get("checkpoints", {})) - names):
         problems.append(Problem(f"checkpoints.{name}", "is not a unit of this submission"))
+    return problems
+
+
+def _count_problems(unit: dict, where: str, episodes: int) -> list[Problem]:
+    """A success rate is successes / episodes: any other value was not measured under this protocol."""
+    problems = []
+    for name in ("b", "R", "c"):
+        for i, row in enumerate(unit[name] if name != "b" else [unit["b"]]):
+            counts = np.asarray(row, dtype=float) * episodes
+            off = np.flatnonzero(np.abs(counts - np.round(counts)) > TOLERANCE * episodes)
+            if off.size:
+                index = f"[{off[0]}]" if name == "b" else f"[{i}][{off[0]}]"
+                problems.append(
+                    Problem(
+                        f"{where}.{name}{index}",
+                        f"is {row[off[0]]!r}, not a multiple of 1/{episodes} (protocol.episodes successes)",
+                    )
+                )
+    return problems
+
+
+def _selection_problems(unit: dict, where: str, rule: str) -> list[Problem]:
+    """R[k][k] is what the model-selection rule picks from task k's curve: its last point, or (libero) its best."""
+    problems = []
+    for k, curve in enumerate(unit["c"]):
+        picked = curve[-1] if rule == "last" else max(curve)
+        if abs(unit["R"][k][k] - picked) > TOLERANCE:
+            problems.append(
+                Problem(
+                    f"{where}.R[{k}][{k}]",
+                    f"is {unit['R'][k][k]!r}; model_selection {rule!r} picks {picked!r} from c[{k}]",
+                )
+            )
     return problems
 
 

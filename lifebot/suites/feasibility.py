@@ -11,6 +11,7 @@ import numpy as np
 from lifebot.envs.task_env import PlacementError, SpecTaskEnv
 from lifebot.spec.model import TaskSpec
 from lifebot.suites.layout import WORKSPACE_HIGH, WORKSPACE_LOW
+from lifebot.suites.store import quantize_states
 
 # Gripper open, arm still: the action used while objects settle.
 NOOP_ACTION = np.array([0, 0, 0, 0, 0, 0, -1], dtype=np.float64)
@@ -50,7 +51,10 @@ def _tilt(quat_wxyz: np.ndarray) -> float:
 
 
 def sample_init_states(spec: TaskSpec, count: int, seed: int, settle_steps: int = SETTLE_STEPS) -> np.ndarray:
-    """Sample ``count`` settled start states, each from its own seeded generator; raise InfeasibleTask if any fails."""
+    """Sample ``count`` settled start states, each from its own seeded generator; raise InfeasibleTask if any fails.
+
+    The states come back quantised (``quantize_states``) so that they are the same on every machine.
+    """
     check_reachable(spec)
     env = SpecTaskEnv(spec, seed=seed, control_mode=SETTLE_CONTROL_MODE)
     try:
@@ -75,6 +79,6 @@ def sample_init_states(spec: TaskSpec, count: int, seed: int, settle_steps: int 
             state = env.get_flat_state()
             state[0] = 0.0  # episode time starts at zero
             states.append(state)
-        return np.stack(states)
+        return quantize_states(np.stack(states))
     finally:
         env.close()

@@ -5,16 +5,18 @@ Layout of one suite, ``task_suites/<suite>/``::
     suite.json                  schema_version, suite, family, seed, version (hash of the task IDs), versions
                                 (lifebot / MuJoCo / robosuite that generated it), orderings, and per task:
                                 name, task_id, spec, init_states {file, count, sha256, state_size}
-    init_states/<Task>.npy      float64 (count, 1 + nq + nv) flattened MuJoCo states [time, qpos, qvel]
+    init_states/<Task>.npy      float64 (count, 1 + nq + nv) flattened MuJoCo states [time, qpos, qvel],
+                                each value a multiple of STATE_QUANTUM (see ``quantize_states``)
 
 Everything is written deterministically (sorted keys, no timestamps, ``.npy`` rather than zip archives), so
 regenerating with the same seed reproduces every byte. Init-state files are checked against their hash on load.
+Physics differs across machines in the last bits (about 1e-19 absolute), so raw float64 states would hash
+differently on each; states are stored on a fixed absolute grid that such noise does not cross.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -22,12 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
-from lifebot.atomic import atomic_write_bytes
-from lifebot.spec.io import spec_from_dict
+from lifebot.atomic import atomic_write_bytes, atomic_write_json
+from lifebot.jsonio import parse_json, read_text
+from lifebot.spec.io import short, spec_from_dict
 from lifebot.spec.model import TaskSpec
 
 SUITE_SCHEMA_VERSION = 1
 SUITE_FILE = "suite.json"
+MAX_SUITE_BYTES = 16 << 20
+MAX_SUITE_DEPTH = 16
+STATE_QUANTUM = 2.0**-30
+"""Grid of stored init states (about 1e-9 m, rad or m/s): far below anything physical, far above last-bit noise."""
 
 
 class SuiteError(ValueError):
@@ -96,6 +103,11 @@ class Suite:
         return states
 
 
+def quantize_states(states: np.ndarray) -> np.ndarray:
+    """``states`` rounded to multiples of STATE_QUANTUM (exact in float64, with no negative zeros)."""
+    return np.round(np.asarray(states, dtype=np.float64) / STATE_QUANTUM) * STATE_QUANTUM + 0.0
+
+
 def suite_version(specs: list[TaskSpec]) -> str:
     return sha256_bytes("\n".join(s.task_id for s in specs).encode())[:16]
 
@@ -114,23 +126,34 @@ def _load_cached(name: str, root: Path) -> Suite:
         known = ", ".join(list_suites(root)) or "none (run `lifebot suites generate`)"
         raise SuiteError(f"unknown suite {name!r} (no {path}); suites: {known}")
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = parse_json(read_text(path, MAX_SUITE_BYTES, "a suite file"), MAX_SUITE_DEPTH, "a suite file")
+    except ValueError as exc:
         raise SuiteError(f"{path}: not a readable suite file: {exc}") from None
-    if data.get("schema_version") != SUITE_SCHEMA_VERSION:
-        raise SuiteError(f"{path}: schema_version {data.get('schema_version')!r}, expected {SUITE_SCHEMA_VERSION}")
+    if not isinstance(data, dict) or data.get("schema_version") != SUITE_SCHEMA_VERSION:
+        found = data.get("schema_version") if isinstance(data, dict) else type(data).__name__
+        raise SuiteError(f"{path}: schema_version {short(found)}, expected {SUITE_SCHEMA_VERSION}")
+    try:
+        return _suite_from_json(data, path, root / name)
+    except KeyError as exc:
+        raise SuiteError(f"{path}: damaged suite file (lacks the key {short(exc.args[0])})") from None
+    except (TypeError, AttributeError, IndexError) as exc:
+        raise SuiteError(f"{path}: damaged suite file ({short(str(exc))})") from None
+
+
+def _suite_from_json(data: dict, path: Path, folder: Path) -> Suite:
     tasks = []
     for i, raw in enumerate(data["tasks"]):
         spec = spec_from_dict(raw["spec"], source=f"{path} tasks[{i}].spec")
         if spec.task_id != raw["task_id"]:
             raise SuiteError(
-                f"{path}: tasks[{i}] ({spec.name}) task_id {raw['task_id']} does not match its spec ({spec.task_id})"
+                f"{path}: tasks[{i}] ({spec.name}) task_id {short(raw['task_id'])} does not match its spec "
+                f"({spec.task_id})"
             )
         states = raw["init_states"]
         tasks.append(SuiteTask(spec, states["file"], states["sha256"], states["count"]))
     version = suite_version([t.spec for t in tasks])
     if version != data["version"]:
-        raise SuiteError(f"{path}: suite version {data['version']} does not match its tasks ({version})")
+        raise SuiteError(f"{path}: suite version {short(data['version'])} does not match its tasks ({version})")
     return Suite(
         name=data["suite"],
         family=data["family"],
@@ -139,7 +162,7 @@ def _load_cached(name: str, root: Path) -> Suite:
         tasks=tuple(tasks),
         orderings=tuple(tuple(o) for o in data["orderings"]),
         versions=data["versions"],
-        root=root / name,
+        root=folder,
     )
 
 
@@ -195,7 +218,7 @@ def write_suite(
         "orderings": orderings,
         "tasks": tasks,
     }
-    atomic_write_bytes(folder / SUITE_FILE, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_json(folder / SUITE_FILE, document)
     written = {f"{spec.name}.npy" for spec in specs}
     for stale in (folder / "init_states").glob("*.npy"):
         if stale.name not in written:
