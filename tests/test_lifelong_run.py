@@ -391,8 +391,10 @@ def test_only_strategies_that_keep_earlier_data_replay_it_in_the_online_phase(na
             return []
 
     normalizer = Normalizer(np.zeros(4, np.float32), np.ones(4, np.float32))
+    settings = {"retrain_steps": 0} if name == "packnet" else {}  # a one-step task leaves no room to retrain
     strategy = STRATEGIES[name](
-        lambda: OnlineRecorder(BCConfig(hidden=(8,), batch_size=4, device="cpu"), 4, normalizer)
+        lambda: OnlineRecorder(BCConfig(hidden=(8,), batch_size=4, device="cpu"), 4, normalizer),
+        STRATEGIES[name].config_class(**settings),
     )
     tasks = [Transitions(torch.randn(16, 4), torch.rand(16, 7) * 2 - 1) for _ in range(2)]
     protocol = {"suite": "spatial", "control_mode": "pd_ee_delta_pose", "eval_steps": [5]}

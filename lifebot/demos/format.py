@@ -38,7 +38,6 @@ import h5py
 import numpy as np
 
 from lifebot.atomic import atomic_output
-from lifebot.envs.observations import STATE_SHAPES
 from lifebot.envs.task_encoding import ENCODING_VERSION
 from lifebot.spec.io import SpecError, spec_from_dict
 from lifebot.spec.model import TaskSpec
@@ -173,7 +172,11 @@ def check_demo_values(group: h5py.Group, rows: int, state_size: int) -> None:
 
     Read before anything trains or replays on them, so that NaN or a wrong width never reaches a policy.
     """
+    from lifebot.envs.observations import STATE_SHAPES  # imports MuJoCo: not at the top (``lifebot --help``)
+
     expected = {"actions": (ACTION_DIM,), "states": (state_size,), "rewards": (), "dones": ()}
+    if "expert_actions" in group:
+        expected["expert_actions"] = (ACTION_DIM,)
     arrays = [(key, group[key], shape) for key, shape in expected.items()]
     for part in ("obs", "next_obs"):
         arrays += [(f"{part}/{k}", v, STATE_SHAPES.get(k)) for k, v in group[part].items()]
