@@ -103,7 +103,7 @@ def run(args: QuickstartConfig) -> int:
     for unit in lifelong.units:
         print(f"    ordering {unit.ordering}: success on each task (columns) after learning each (rows)")
         order = lifelong.protocol["orders"][str(unit.ordering)]
-        print("      " + " ".join(f"{name[:14]:>14}" for name in order))
+        print(" " * 22 + " ".join(f"{name[:14]:>14}" for name in order))
         for k, row in enumerate(unit.R):
             print(f"      {order[k][:14]:>14}: " + " ".join(f"{rate:>14.2f}" for rate in row))
     for name in ("gem_acc", "forgetting", "libero_fwt", "libero_nbt", "libero_auc"):
