@@ -68,6 +68,10 @@ def cell_key(agent: str, suite: str, task: str, seed: int) -> str:
 
 
 def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
+    def rates(agent: str, suite: str, name: str) -> list[float]:
+        """The task's success over the seeds measured so far."""
+        return [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, name, s)) in cells]
+
     lines = [
         "# Baseline card: single-task success",
         "",
@@ -87,12 +91,12 @@ def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
         for name in names:
             row = [name]
             for agent in args.agents:
-                rates = [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, name, s)) in cells]
-                if rates:
-                    suite_means[agent].append(np.mean(rates))
+                seen = rates(agent, suite, name)
+                if seen:
+                    suite_means[agent].append(np.mean(seen))
                     row.append(
-                        f"{np.mean(rates):.2f} ± {np.std(rates):.2f} (min {min(rates):.2f}, max "
-                        f"{max(rates):.2f}, n={len(rates)})"
+                        f"{np.mean(seen):.2f} ± {np.std(seen):.2f} (min {min(seen):.2f}, max "
+                        f"{max(seen):.2f}, n={len(seen)})"
                     )
                 else:
                     row.append("–")
@@ -104,20 +108,8 @@ def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
         )
         lines.append("")
         for i, agent in enumerate(args.agents):
-            means = [
-                np.mean(
-                    [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, n, s)) in cells]
-                    or [np.nan]
-                )
-                for n in names
-            ]
-            spreads = [
-                np.std(
-                    [cells[k]["success"] for s in args.seeds if (k := cell_key(agent, suite, n, s)) in cells]
-                    or [np.nan]
-                )
-                for n in names
-            ]
+            means = [np.mean(rates(agent, suite, n) or [np.nan]) for n in names]
+            spreads = [np.std(rates(agent, suite, n) or [np.nan]) for n in names]
             axis.bar(
                 np.arange(len(names)) + 0.8 * i / len(args.agents),
                 means,

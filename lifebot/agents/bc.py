@@ -22,11 +22,11 @@ from tqdm import tqdm
 from lifebot.agents.base import Agent, Regularizer
 from lifebot.agents.networks import GaussianHead, GaussianMixtureHead, ImageEncoder, mlp
 from lifebot.demos.dataset import Normalizer
+from lifebot.demos.format import ACTION_DIM
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.gym_env import CAMERAS
 from lifebot.envs.observations import STATE_KEYS, STATE_SHAPES
 
-ACTION_DIM = 7
 HEADS = ("deterministic", "gaussian", "mixture")
 OBSERVATIONS = ("state", "image")
 IMAGE_STATE_KEYS = ("proprio", "task")  # the state an image policy sees next to its cameras
