@@ -14,7 +14,8 @@ episode of each (a busy machine inflates them less than the wall time; equal fig
 work). Environments are built by a warm-up call first, as a lifelong unit builds them once and reuses them.
 
 3. One lifelong unit on the whole suite with the default protocol (``RunConfig``'s defaults), *estimated* from
-   measured costs, not run: training = steps per task × the BC agent's measured seconds per gradient step;
+   measured costs, not run: training = steps per task × the default agent's (``RunConfig.agent``) measured
+   seconds per gradient step (``--train-steps`` of them timed on the same demonstrations);
    evaluation = its K + K·E + K·(K−1) task evaluations × episodes × each task's measured seconds per episode,
    divided by the speed-ups measured in 1 and 2. Bounds: every episode failing (each task's own horizon), and
    the curve points succeeding at the trained BC's cost per episode. Demonstration collection happens once per
@@ -36,7 +37,7 @@ import numpy as np
 import torch
 
 from lifebot.agents.bc import BCAgent
-from lifebot.agents.registry import load_agent_config
+from lifebot.agents.registry import agent_class, load_agent_config
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.evaluation import EPISODES_PER_BATCH, EvaluationResult
@@ -125,6 +126,13 @@ def compare(name: str, policy, episodes: int, workers: int, repeats: int, env_kw
     return serial_s / episodes, many / one
 
 
+def seconds_per_step(agent, dataset: DemoDataset, steps: int) -> float:
+    data = agent.transitions(dataset)
+    start = time.perf_counter()
+    agent.learn(data, steps=steps)
+    return (time.perf_counter() - start) / steps
+
+
 def seconds_per_episode(pool: EvaluationPool, suite: str, tasks: list[str], episodes: int) -> dict[str, float]:
     """Serial seconds per failing (full-horizon) episode of each task."""
     costs = {}
@@ -141,6 +149,7 @@ def main() -> None:
     parser.add_argument("--task", default="PickRedCubeLift")
     parser.add_argument("--demos", type=int, default=30)
     parser.add_argument("--bc-steps", type=int, default=2000)
+    parser.add_argument("--train-steps", type=int, default=300, help="default agent's gradient steps timed for 3")
     parser.add_argument("--episodes", type=int, default=40)
     parser.add_argument("--unit-episodes", type=int, default=2, help="failing episodes timed per task for step 3")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -165,14 +174,16 @@ def main() -> None:
     dataset = DemoDataset([path])
     config = load_agent_config("bc")
     agent = BCAgent.from_dataset(config, dataset)
-    start = time.perf_counter()
-    agent.learn(dataset, steps=args.bc_steps)
-    step_s = (time.perf_counter() - start) / args.bc_steps
+    bc_step_s = seconds_per_step(agent, dataset, args.bc_steps)
     agent.save(args.out / "bc.pt")  # the policy measured here, for comparisons with other code
     print(
         f"BC ({config.head} head, hidden {list(config.hidden)}): {args.bc_steps} steps on {args.demos} demos "
-        f"of {args.suite}/{args.task}, {step_s * 1e3:.1f} ms per step"
+        f"of {args.suite}/{args.task}, {bc_step_s * 1e3:.1f} ms per step"
     )
+    run = RunConfig(suite=args.suite)
+    default_agent = agent_class(run.agent).from_dataset(load_agent_config(run.agent), dataset)
+    step_s = seconds_per_step(default_agent, dataset, args.train_steps)
+    print(f"default agent {run.agent}: {args.train_steps} steps timed, {step_s * 1e3:.1f} ms per step")
 
     success_s, success_ratio = compare(
         f"trained BC ({args.task})", agent, args.episodes, args.workers, args.repeats, env_kwargs
@@ -181,7 +192,6 @@ def main() -> None:
         "random actions", RandomActions(), args.episodes // 2, args.workers, args.repeats, env_kwargs
     )
 
-    run = RunConfig(suite=args.suite)
     suite = load_suite(args.suite)
     tasks = suite.task_names
     with EvaluationPool(1) as pool:
@@ -193,7 +203,8 @@ def main() -> None:
     lower = per_task_fail.sum() * (1 + (k - 1)) + k * e * success_eval
     training = k * run.steps_per_task * step_s
     print(
-        f"\none lifelong unit, {args.suite} ({k} tasks), default protocol: {run.steps_per_task} BC steps per task, "
+        f"\none lifelong unit, {args.suite} ({k} tasks), default protocol: {run.steps_per_task} {run.agent} steps "
+        f"per task, "
         f"{e} curve points, {n} episodes, {k + k * e + k * (k - 1)} task evaluations = "
         f"{(k + k * e + k * (k - 1)) * n} episodes (ESTIMATED from the costs measured here, not run)"
     )
