@@ -152,6 +152,42 @@ TAMPERINGS = {
     ),
     "baseline not a count": (_set("units", 1, "b", 0, 1 / 3), "units[1].b[0]: is 0.333"),
     "float index": (_set("units", 1, "ordering", 1.0), "units[1].ordering: 1.0 is not of type 'integer'"),
+    "config episodes not the protocol's": (
+        _set("run_config", "episodes", 5),
+        "run_config.episodes: is 5, but protocol.episodes is 10",
+    ),
+    "config control mode not the protocol's": (
+        _set("run_config", "control_mode", "osc_pose"),
+        "run_config.control_mode: is 'osc_pose', but protocol.control_mode is 'pd_ee_delta_pose'",
+    ),
+    "config tasks not the protocol's": (_set("run_config", "tasks", 2), "run_config.tasks: is 2, but protocol.tasks"),
+    "config strategy not the submission's": (
+        _set("run_config", "strategy", "er"),
+        "run_config.strategy: is 'er', but strategy.name is 'sequential'",
+    ),
+    "config seeds not the units'": (_set("run_config", "seeds", [0, 1]), "run_config.seeds: is [0, 1], but seeds"),
+    "config steps not the curve's": (
+        _set("run_config", "steps_per_task", 1000),
+        "protocol.eval_steps: is [500, 1000, 1500, 2000]; run_config gives [250, 500, 750, 1000]",
+    ),
+    "config field missing": (
+        lambda d: d["run_config"].pop("episodes"),
+        "run_config.episodes: is None, not a JSON int",
+    ),
+    "config field of another type": (_set("run_config", "tasks", True), "run_config.tasks: is True, not a JSON int"),
+    "unknown control mode": (
+        _set("protocol", "control_mode", "joint_velocity"),
+        "protocol.control_mode: is 'joint_velocity'; one of osc_pose, pd_ee_delta_pose",
+    ),
+    "unknown model selection": (
+        _set("protocol", "model_selection", "oracle"),
+        "protocol.model_selection: is 'oracle'; one of last, libero",
+    ),
+    "simulator not installed": (
+        _set("versions", "mujoco", "not installed"),
+        "versions.mujoco: is 'not installed', not a version number",
+    ),
+    "unknown metric set": (_set("metric_set", 99), "metric_set: is 99; this lifebot knows metric sets 1"),
 }
 
 
@@ -162,6 +198,49 @@ def test_tampered_submissions_are_rejected_naming_the_field(document, tmp_path, 
     edit(tampered)
     message = rejected(tampered, tmp_path)
     assert expected in message, message
+
+
+def test_other_simulator_versions_validate_but_rank_apart_on_the_page(tmp_path):
+    folder = tmp_path / "submissions"
+    same = make_submission(fake_run(tmp_path / "a", seed=1), "same physics")
+    other = make_submission(fake_run(tmp_path / "b", seed=2), "older physics")
+    other["versions"]["mujoco"] = "3.2.0"
+    write_submission(same, folder / "same.json")
+    flagged = validate_file(write_submission(other, folder / "other.json"))
+    assert flagged.simulator_differences == (("mujoco", "3.2.0", flagged.suite.versions["mujoco"]),)
+    site = build_site(folder, tmp_path / "site")
+    assert not site.rejected and len({entry.table for entry in site.entries}) == 2
+    index = site.index.read_text()
+    main_table, apart_table = index.split("<section")[1:]
+    assert "same physics" in main_table and "older physics" not in main_table
+    assert "ranked apart" in apart_table and "Ranked apart: made under mujoco 3.2.0" in apart_table
+    assert "1 submission(s) ran under other simulator versions" in index
+    [entry] = [e for e in site.entries if e.submission.simulator_differences]
+    assert (
+        "Ranked apart: made under mujoco 3.2.0" in (site.index.parent / "submissions" / f"{entry.id}.html").read_text()
+    )
+
+
+def test_a_version_1_submission_still_validates_as_metric_set_1(document):
+    old = {k: v for k, v in document.items() if k != "metric_set"} | {"schema": "lifebot.submission/1"}
+    validate_document(old)
+    with pytest.raises(SubmissionError, match=r"Additional properties are not allowed \('metric_set'"):
+        validate_document(old | {"metric_set": 1})
+
+
+def test_adding_a_metric_leaves_published_submissions_valid(document, monkeypatch):
+    from lifebot.lifelong import metrics
+
+    monkeypatch.setitem(metrics.METRICS, "final_task", lambda R, c, b, c_ref: float(R[-1, -1]))
+    monkeypatch.setitem(metrics.METRIC_SETS, 2, (*metrics.METRIC_SETS[1], "final_task"))
+    validate_document(document)  # metric set 1: the new metric is neither recomputed nor expected
+    newer = copy.deepcopy(document) | {"metric_set": 2}
+    with pytest.raises(SubmissionError, match="metrics.final_task: is missing"):
+        validate_document(newer)
+    newer["metrics"] = metric_claims(newer["units"], 2)
+    validate_document(newer)
+    with pytest.raises(SubmissionError, match=r"metrics.final_task: is claimed, but .*\(not in metric set 1"):
+        validate_document(newer | {"metric_set": 1})
 
 
 def test_an_unfinished_run_makes_no_submission(tmp_path):

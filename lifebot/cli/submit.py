@@ -43,9 +43,11 @@ def _summary(submission) -> str:
         for name in METRICS
         if name in claims
     )
+    apart = "; ".join(f"{k} {theirs} (the suite's: {ours})" for k, theirs, ours in submission.simulator_differences)
     return (
         f"suite {suite.name} {suite.version} ({len(document['protocol']['tasks'])} of {len(suite.tasks)} tasks), "
         f"{len(document['orderings'])} orderings × {len(document['seeds'])} seeds; {metrics}"
+        + (f"\nranked apart on the leaderboard: made under {apart}" if apart else "")
     )
 
 
