@@ -41,6 +41,8 @@ from lifebot.submission.validate import (
     validate_document,
     validate_file,
 )
+from lifebot.suites.private import generate_private, secret_seed
+from lifebot.suites.store import load_suite, suites_root
 
 SUITE, TASKS, EPISODES = "goal", 3, 10
 
@@ -421,3 +423,30 @@ def test_leaderboard_command_builds_the_site(real_submission, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1 submission(s) in 1 table(s), 1 left out" in captured.out and "broken.json" in captured.err
     assert "tiny sequential BC" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_verify_reports_public_and_private_success_per_task(real_run, real_submission, tmp_path, capsys):
+    secret = tmp_path / "SECRET"
+    secret.write_bytes(bytes(range(32)))
+    private = tmp_path / "private"
+    command = ["suites", "private", SUITE, "--seed-file", str(secret), "--num-init-states", "2", "--tasks", "2"]
+    assert main([*command, "--out", str(private)]) == 0
+    held_out, public = load_suite(SUITE, private), load_suite(SUITE)
+    task = held_out.task_names[0]
+    assert held_out.task_names == public.task_names[:2] and held_out.task(task).num_init_states == 2
+    assert not np.array_equal(held_out.init_states(task), public.init_states(task)[:2])
+    capsys.readouterr()
+    verify = ["submit", "verify", str(real_submission), "--checkpoints", str(real_run), "--workers", "1"]
+    assert main([*verify, "--private", str(private)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  private ") == 2 and "mean success per task: public states" in out, out
+
+
+def test_private_states_need_a_real_secret_and_their_own_folder(tmp_path, capsys):
+    weak = tmp_path / "weak"
+    weak.write_bytes(b"0")
+    assert main(["suites", "private", SUITE, "--seed-file", str(weak), "--out", str(tmp_path / "p")]) == 2
+    assert "holds at least 16 bytes, this one 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="private states go outside the public suites folder"):
+        generate_private(SUITE, bytes(32), suites_root() / "private")
+    assert secret_seed(b"a" * 16, "t", 0) == secret_seed(b"a" * 16, "t", 0) != secret_seed(b"b" * 16, "t", 0)
