@@ -172,9 +172,10 @@ TAMPERINGS = {
         _set("run_config", "steps_per_task", 1000),
         "protocol.eval_steps: is [500, 1000, 1500, 2000]; run_config gives [250, 500, 750, 1000]",
     ),
-    "config field missing": (
+    "config without its suite": (lambda d: d["run_config"].pop("suite"), "run_config.suite: is None, not a JSON str"),
+    "config field missing": (  # an older run config: the field's default, here not the protocol's
         lambda d: d["run_config"].pop("episodes"),
-        "run_config.episodes: is None, not a JSON int",
+        "run_config.episodes: is 20, but protocol.episodes is 10",
     ),
     "config field of another type": (_set("run_config", "tasks", True), "run_config.tasks: is True, not a JSON int"),
     "unknown control mode": (
@@ -225,6 +226,7 @@ def test_other_simulator_versions_validate_but_rank_apart_on_the_page(tmp_path):
 
 def test_a_version_1_submission_still_validates_as_metric_set_1(document):
     old = {k: v for k, v in document.items() if k != "metric_set"} | {"schema": "lifebot.submission/1"}
+    old["run_config"] = {k: v for k, v in old["run_config"].items() if k != "online_steps"}  # before online agents
     validate_document(old)
     with pytest.raises(SubmissionError, match=r"Additional properties are not allowed \('metric_set'"):
         validate_document(old | {"metric_set": 1})

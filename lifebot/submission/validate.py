@@ -14,6 +14,7 @@ it apart, since physics that differs between versions moves success rates.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -27,7 +28,7 @@ from jsonschema import Draft202012Validator, validators
 
 from lifebot.envs.control import CONTROL_MODES
 from lifebot.jsonio import parse_json, read_text
-from lifebot.lifelong.config import MODEL_SELECTIONS, curve_points
+from lifebot.lifelong.config import MODEL_SELECTIONS, RunConfig, curve_points
 from lifebot.lifelong.metrics import METRIC_SETS
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
@@ -280,9 +281,17 @@ RUN_CONFIG_TYPES = {
 }
 
 
+# A run config written before a field existed was measured with the field's default.
+RUN_CONFIG_DEFAULTS = {
+    f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+    for f in dataclasses.fields(RunConfig)
+    if f.default is not dataclasses.MISSING
+}
+
+
 def config_problems(document: dict, suite: Suite) -> list[Problem]:
     """The run config against what it implies: the suite, agent, strategy, units and every protocol field."""
-    config, protocol = document["run_config"], document["protocol"]
+    config, protocol = RUN_CONFIG_DEFAULTS | document["run_config"], document["protocol"]
     problems = [
         Problem(f"run_config.{key}", f"is {_short(config.get(key))}, not a JSON {kind.__name__}")
         for key, kind in RUN_CONFIG_TYPES.items()
