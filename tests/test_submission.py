@@ -452,3 +452,17 @@ def test_private_states_need_a_real_secret_and_their_own_folder(tmp_path, capsys
     with pytest.raises(ValueError, match="private states go outside the public suites folder"):
         generate_private(SUITE, bytes(32), suites_root() / "private")
     assert secret_seed(b"a" * 16, "t", 0) == secret_seed(b"a" * 16, "t", 0) != secret_seed(b"b" * 16, "t", 0)
+
+
+def test_private_states_of_other_tasks_are_refused(tmp_path):
+    from lifebot.spec.io import spec_from_dict
+    from lifebot.submission.verify import held_out
+    from lifebot.suites.store import write_suite
+
+    public = load_suite(SUITE)
+    task = public.tasks[0]
+    other = spec_from_dict(task.spec.to_dict() | {"horizon": task.spec.horizon + 1})  # same name, another task
+    states = {task.name: public.init_states(task.name)[:2]}
+    write_suite(tmp_path, SUITE, public.family, public.seed, [other], states, [[0]], public.versions)
+    with pytest.raises(ValueError, match=f"task {task.name} is not the one of suite {SUITE} \\(its spec differs\\)"):
+        held_out(tmp_path, public, [task.name])
