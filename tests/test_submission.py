@@ -162,7 +162,10 @@ TAMPERINGS = {
         _set("run_config", "control_mode", "osc_pose"),
         "run_config.control_mode: is 'osc_pose', but protocol.control_mode is 'pd_ee_delta_pose'",
     ),
-    "config tasks not the protocol's": (_set("run_config", "tasks", 2), "run_config.tasks: is 2, but protocol.tasks"),
+    "config tasks not the protocol's": (
+        _set("run_config", "tasks", 2),
+        "run_config.tasks: is 2, but the count of protocol.tasks is 3",
+    ),
     "config strategy not the submission's": (
         _set("run_config", "strategy", "er"),
         "run_config.strategy: is 'er', but strategy.name is 'sequential'",

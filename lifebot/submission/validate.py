@@ -312,7 +312,7 @@ def config_problems(document: dict, suite: Suite) -> list[Problem]:
         "episodes": ("protocol.episodes", protocol["episodes"]),
         "control_mode": ("protocol.control_mode", protocol["control_mode"]),
         "model_selection": ("protocol.model_selection", protocol["model_selection"]),
-        "tasks": ("protocol.tasks", len(protocol["tasks"]) if config["tasks"] else 0),
+        "tasks": ("the count of protocol.tasks", len(protocol["tasks"]) if config["tasks"] else 0),
     }
     problems = [
         Problem(f"run_config.{key}", f"is {_short(config[key])}, but {field} is {_short(value)}")
