@@ -14,6 +14,9 @@ from lifebot.jsonio import dumps_strict
 class DiskFull(OSError):
     """A write that ran out of space; the message names the file (the partial file is already removed)."""
 
+    def __str__(self) -> str:
+        return self.strerror  # it names the file and the cause: "[Errno 28]" before it would say nothing more
+
 
 @contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:

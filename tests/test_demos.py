@@ -3,22 +3,26 @@ resumed after a kill, rejected clearly when broken, and read back through the to
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
 
 from lifebot.cli.main import main
+from lifebot.demos import format as demo_format
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
-from lifebot.demos.format import DemoFile, DemoFileError, write_episode
+from lifebot.demos.format import DemoFile, DemoFileError, Episode, write_episode
 from lifebot.demos.verify import verify_file
 from lifebot.suites.store import load_suite
 
@@ -171,6 +175,48 @@ def test_a_killed_writers_temporary_part_does_not_block_the_merge(tmp_path, goal
     assert not parts.exists()
     with DemoFile(out / "goal" / f"{task}.hdf5") as merged:
         assert len(merged.demo_names) == len(episodes)
+
+
+def _tiny_episode(seed: int) -> Episode:
+    """A well-formed part's content, no physics (what a merge reads and writes, not what it means)."""
+    steps = np.zeros((3, 2))
+    zeros = np.zeros(3)
+    return Episode(seed, np.zeros((3, 7)), np.zeros((3, 5)), {"x": steps}, {"x": steps}, zeros, zeros, "<x/>")
+
+
+def _full_disk_at_write(group, episode):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize(
+    "full, expected",
+    [
+        (
+            "before the merge",
+            "no space left on device for the merge (it needs about 1.0 MiB, 0.0 MiB are free); nothing was "
+            "written, the collected parts are kept",
+        ),
+        ("during the merge", "no space left on device; nothing was written"),
+    ],
+)
+def test_a_full_disk_ends_the_merge_with_one_line_naming_the_file(tmp_path, monkeypatch, capsys, full, expected):
+    out, task = tmp_path / "demos", GOAL.task_names[0]
+    parts = out / "goal" / ".parts" / task
+    parts.mkdir(parents=True)
+    for index in range(2):
+        with h5py.File(parts / f"demo_{index}.hdf5", "w") as f:
+            write_episode(f.create_group("demo"), _tiny_episode(index))
+    if full == "before the merge":
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: SimpleNamespace(total=1 << 30, used=1 << 30, free=0))
+    else:
+        monkeypatch.setattr(demo_format, "write_episode", _full_disk_at_write)
+    collect_args = ["--suite", "goal", "--tasks", task, "--num-demos", "2", "--workers", "1", "--out", str(out)]
+    assert main(["demos", "collect", *collect_args]) == 2
+    err = capsys.readouterr().err
+    merged = out / "goal" / f"{task}.hdf5"
+    assert err == f"lifebot demos: error: {merged}: {expected}\n"
+    assert sorted(p.name for p in parts.iterdir()) == ["demo_0.hdf5", "demo_1.hdf5"]  # kept for the next try
+    assert sorted(p.name for p in (out / "goal").iterdir()) == [".parts"]  # no merged file, no temporary file
 
 
 def _broken_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:

@@ -41,6 +41,8 @@ from lifebot.submission.validate import (
     validate_document,
     validate_file,
 )
+from lifebot.suites.private import generate_private, secret_seed
+from lifebot.suites.store import load_suite, suites_root
 
 SUITE, TASKS, EPISODES = "goal", 3, 10
 
@@ -152,6 +154,46 @@ TAMPERINGS = {
     ),
     "baseline not a count": (_set("units", 1, "b", 0, 1 / 3), "units[1].b[0]: is 0.333"),
     "float index": (_set("units", 1, "ordering", 1.0), "units[1].ordering: 1.0 is not of type 'integer'"),
+    "config episodes not the protocol's": (
+        _set("run_config", "episodes", 5),
+        "run_config.episodes: is 5, but protocol.episodes is 10",
+    ),
+    "config control mode not the protocol's": (
+        _set("run_config", "control_mode", "osc_pose"),
+        "run_config.control_mode: is 'osc_pose', but protocol.control_mode is 'pd_ee_delta_pose'",
+    ),
+    "config tasks not the protocol's": (
+        _set("run_config", "tasks", 2),
+        "run_config.tasks: is 2, but the count of protocol.tasks is 3",
+    ),
+    "config strategy not the submission's": (
+        _set("run_config", "strategy", "er"),
+        "run_config.strategy: is 'er', but strategy.name is 'sequential'",
+    ),
+    "config seeds not the units'": (_set("run_config", "seeds", [0, 1]), "run_config.seeds: is [0, 1], but seeds"),
+    "config steps not the curve's": (
+        _set("run_config", "steps_per_task", 1000),
+        "protocol.eval_steps: is [500, 1000, 1500, 2000]; run_config gives [250, 500, 750, 1000]",
+    ),
+    "config without its suite": (lambda d: d["run_config"].pop("suite"), "run_config.suite: is None, not a JSON str"),
+    "config field missing": (  # an older run config: the field's default, here not the protocol's
+        lambda d: d["run_config"].pop("episodes"),
+        "run_config.episodes: is 20, but protocol.episodes is 10",
+    ),
+    "config field of another type": (_set("run_config", "tasks", True), "run_config.tasks: is True, not a JSON int"),
+    "unknown control mode": (
+        _set("protocol", "control_mode", "joint_velocity"),
+        "protocol.control_mode: is 'joint_velocity'; one of osc_pose, pd_ee_delta_pose",
+    ),
+    "unknown model selection": (
+        _set("protocol", "model_selection", "oracle"),
+        "protocol.model_selection: is 'oracle'; one of last, libero",
+    ),
+    "simulator not installed": (
+        _set("versions", "mujoco", "not installed"),
+        "versions.mujoco: is 'not installed', not a version number",
+    ),
+    "unknown metric set": (_set("metric_set", 99), "metric_set: is 99; this lifebot knows metric sets 1"),
 }
 
 
@@ -162,6 +204,50 @@ def test_tampered_submissions_are_rejected_naming_the_field(document, tmp_path, 
     edit(tampered)
     message = rejected(tampered, tmp_path)
     assert expected in message, message
+
+
+def test_other_simulator_versions_validate_but_rank_apart_on_the_page(tmp_path):
+    folder = tmp_path / "submissions"
+    same = make_submission(fake_run(tmp_path / "a", seed=1), "same physics")
+    other = make_submission(fake_run(tmp_path / "b", seed=2), "older physics")
+    other["versions"]["mujoco"] = "3.2.0"
+    write_submission(same, folder / "same.json")
+    flagged = validate_file(write_submission(other, folder / "other.json"))
+    assert flagged.simulator_differences == (("mujoco", "3.2.0", flagged.suite.versions["mujoco"]),)
+    site = build_site(folder, tmp_path / "site")
+    assert not site.rejected and len({entry.table for entry in site.entries}) == 2
+    index = site.index.read_text()
+    main_table, apart_table = index.split("<section")[1:]
+    assert "same physics" in main_table and "older physics" not in main_table
+    assert "ranked apart" in apart_table and "Ranked apart: made under mujoco 3.2.0" in apart_table
+    assert "1 submission(s) ran under other simulator versions" in index
+    [entry] = [e for e in site.entries if e.submission.simulator_differences]
+    assert (
+        "Ranked apart: made under mujoco 3.2.0" in (site.index.parent / "submissions" / f"{entry.id}.html").read_text()
+    )
+
+
+def test_a_version_1_submission_still_validates_as_metric_set_1(document):
+    old = {k: v for k, v in document.items() if k != "metric_set"} | {"schema": "lifebot.submission/1"}
+    old["run_config"] = {k: v for k, v in old["run_config"].items() if k != "online_steps"}  # before online agents
+    validate_document(old)
+    with pytest.raises(SubmissionError, match=r"Additional properties are not allowed \('metric_set'"):
+        validate_document(old | {"metric_set": 1})
+
+
+def test_adding_a_metric_leaves_published_submissions_valid(document, monkeypatch):
+    from lifebot.lifelong import metrics
+
+    monkeypatch.setitem(metrics.METRICS, "final_task", lambda R, c, b, c_ref: float(R[-1, -1]))
+    monkeypatch.setitem(metrics.METRIC_SETS, 2, (*metrics.METRIC_SETS[1], "final_task"))
+    validate_document(document)  # metric set 1: the new metric is neither recomputed nor expected
+    newer = copy.deepcopy(document) | {"metric_set": 2}
+    with pytest.raises(SubmissionError, match="metrics.final_task: is missing"):
+        validate_document(newer)
+    newer["metrics"] = metric_claims(newer["units"], 2)
+    validate_document(newer)
+    with pytest.raises(SubmissionError, match=r"metrics.final_task: is claimed, but .*\(not in metric set 1"):
+        validate_document(newer | {"metric_set": 1})
 
 
 def test_an_unfinished_run_makes_no_submission(tmp_path):
@@ -342,3 +428,44 @@ def test_leaderboard_command_builds_the_site(real_submission, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1 submission(s) in 1 table(s), 1 left out" in captured.out and "broken.json" in captured.err
     assert "tiny sequential BC" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_verify_reports_public_and_private_success_per_task(real_run, real_submission, tmp_path, capsys):
+    secret = tmp_path / "SECRET"
+    secret.write_bytes(bytes(range(32)))
+    private = tmp_path / "private"
+    command = ["suites", "private", SUITE, "--seed-file", str(secret), "--num-init-states", "2", "--tasks", "2"]
+    assert main([*command, "--out", str(private)]) == 0
+    held_out, public = load_suite(SUITE, private), load_suite(SUITE)
+    task = held_out.task_names[0]
+    assert held_out.task_names == public.task_names[:2] and held_out.task(task).num_init_states == 2
+    assert not np.array_equal(held_out.init_states(task), public.init_states(task)[:2])
+    capsys.readouterr()
+    verify = ["submit", "verify", str(real_submission), "--checkpoints", str(real_run), "--workers", "1"]
+    assert main([*verify, "--private", str(private)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("  private ") == 2 and "mean success per task: public states" in out, out
+
+
+def test_private_states_need_a_real_secret_and_their_own_folder(tmp_path, capsys):
+    weak = tmp_path / "weak"
+    weak.write_bytes(b"0")
+    assert main(["suites", "private", SUITE, "--seed-file", str(weak), "--out", str(tmp_path / "p")]) == 2
+    assert "holds at least 16 bytes, this one 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="private states go outside the public suites folder"):
+        generate_private(SUITE, bytes(32), suites_root() / "private")
+    assert secret_seed(b"a" * 16, "t", 0) == secret_seed(b"a" * 16, "t", 0) != secret_seed(b"b" * 16, "t", 0)
+
+
+def test_private_states_of_other_tasks_are_refused(tmp_path):
+    from lifebot.spec.io import spec_from_dict
+    from lifebot.submission.verify import held_out
+    from lifebot.suites.store import write_suite
+
+    public = load_suite(SUITE)
+    task = public.tasks[0]
+    other = spec_from_dict(task.spec.to_dict() | {"horizon": task.spec.horizon + 1})  # same name, another task
+    states = {task.name: public.init_states(task.name)[:2]}
+    write_suite(tmp_path, SUITE, public.family, public.seed, [other], states, [[0]], public.versions)
+    with pytest.raises(ValueError, match=f"task {task.name} is not the one of suite {SUITE} \\(its spec differs\\)"):
+        held_out(tmp_path, public, [task.name])

@@ -16,11 +16,12 @@ from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
 from lifebot.agents.wsrl import WSRLAgent
 from lifebot.registry import Registry
+from lifebot.resources import data_folder
 
 AGENTS: Registry[type[Agent]] = Registry(
     "agent", "lifebot.agents", {a.name: a for a in (BCAgent, ChunkingAgent, IDMAgent, WSRLAgent)}
 )
-POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+POLICIES_DIR = data_folder("policies")
 
 
 def agent_class(name: str) -> type[Agent]:

@@ -29,6 +29,9 @@ def register(commands) -> None:
     verify.add_argument(
         "--checkpoints", type=existing_path, required=True, help="the run directory holding units/*/checkpoints"
     )
+    verify.add_argument(
+        "--private", type=existing_path, help="also measure on these private states (`lifebot suites private`)"
+    )
     verify.add_argument("--workers", type=positive, default=os.cpu_count() or 1, help="evaluation processes")
     verify.set_defaults(run=_verify)
 
@@ -43,9 +46,11 @@ def _summary(submission) -> str:
         for name in METRICS
         if name in claims
     )
+    apart = "; ".join(f"{k} {theirs} (the suite's: {ours})" for k, theirs, ours in submission.simulator_differences)
     return (
         f"suite {suite.name} {suite.version} ({len(document['protocol']['tasks'])} of {len(suite.tasks)} tasks), "
         f"{len(document['orderings'])} orderings × {len(document['seeds'])} seeds; {metrics}"
+        + (f"\nranked apart on the leaderboard: made under {apart}" if apart else "")
     )
 
 
@@ -72,12 +77,18 @@ def _validate(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from lifebot.submission.verify import verify_submission  # torch and the simulator: only for this verb
 
-    result = verify_submission(args.file, args.checkpoints, args.workers)
+    result = verify_submission(args.file, args.checkpoints, args.workers, args.private)
     for check in result.checks:
+        private = "" if check.private is None else f"private {check.private:.3f}  "
         print(
-            f"{check.unit}  {check.task:<40} claimed {check.claimed:.3f}  measured {check.measured:.3f}  "
+            f"{check.unit}  {check.task:<40} claimed {check.claimed:.3f}  measured {check.measured:.3f}  {private}"
             f"95% CI [{check.ci_low:.3f}, {check.ci_high:.3f}]  {'agrees' if check.agrees else 'DISAGREES'}"
         )
+    if args.private and result.checks:
+        public, private = (
+            sum(getattr(c, k) for c in result.checks) / len(result.checks) for k in ("measured", "private")
+        )
+        print(f"mean success per task: public states {public:.3f}, private states {private:.3f} ({args.private})")
     for problem in result.problems:
         print(f"not re-measured: {problem}")
     verdict = "agrees with" if result.agrees else "does NOT agree with"

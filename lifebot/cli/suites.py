@@ -1,13 +1,14 @@
-"""``lifebot suites generate | list | show | render``."""
+"""``lifebot suites generate | private | list | show | render``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from lifebot.cli.options import add_config, make_config, positive
+from lifebot.cli.options import add_config, existing_path, make_config, positive
 from lifebot.suites.families import FAMILIES
 from lifebot.suites.generate import GenerateConfig
+from lifebot.suites.private import PrivateConfig
 from lifebot.suites.store import list_suites, load_suite, suites_root
 
 
@@ -25,6 +26,17 @@ def register(commands) -> None:
     add_config(generate, GenerateConfig)
     generate.add_argument("--out", type=Path, default=None, help="suites folder (default: task_suites/)")
     generate.set_defaults(run=lambda args: _generate(generate, args))
+
+    private = verbs.add_parser("private", help="held-out evaluation states per task from a secret seed (operators)")
+    private.add_argument("suite", help="suite name (see `lifebot suites list`)")
+    private.add_argument(
+        "--seed-file", type=existing_path, required=True, help="the secret: a file of at least 16 random bytes"
+    )
+    add_config(private, PrivateConfig)
+    private.add_argument(
+        "--out", type=Path, required=True, help="folder for them, outside task_suites/ (for `submit verify --private`)"
+    )
+    private.set_defaults(run=lambda args: _private(private, args))
 
     listing = verbs.add_parser("list", help="list the suites and their task counts")
     listing.set_defaults(run=_list)
@@ -51,6 +63,15 @@ def _generate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for family in args.families:
         folder = generate_suite(family, root, config)
         print(f"wrote {folder}")
+    return 0
+
+
+def _private(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from lifebot.suites.private import generate_private, read_secret
+
+    config = make_config(parser, PrivateConfig, args)
+    folder = generate_private(args.suite, read_secret(args.seed_file), args.out, config)
+    print(f"wrote {folder}: {config.num_init_states} private evaluation states per task; keep the seed file secret")
     return 0
 
 

@@ -4,10 +4,15 @@ The unit of work is one demonstration slot of one task. Each finished slot is wr
 ``demos/<suite>/.parts/<Task>/demo_<i>.hdf5``; when every slot of a task is there the parts are merged into
 ``demos/<suite>/<Task>.hdf5`` (written under a temporary name, then renamed) and removed. A killed run loses
 at most the episodes in flight: running the same command again keeps what was written and collects the rest.
+
+A merge starts only when the disk has room for it: HDF5 running out of space mid-write can crash the process
+(h5py has printed pages of errors and segfaulted), so a disk too full for the merged file says so, naming it,
+before a byte is written, and keeps the parts for the next try.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from dataclasses import dataclass
@@ -16,7 +21,7 @@ from pathlib import Path
 import h5py
 from tqdm import tqdm
 
-from lifebot.atomic import atomic_output
+from lifebot.atomic import DiskFull, atomic_output
 from lifebot.configs import require
 from lifebot.demos.format import (
     ROBOSUITE_ENV_TYPE,
@@ -35,6 +40,8 @@ from lifebot.versions import versions
 from lifebot.workers import worker_context
 
 SEEDS_PER_SLOT = 1000  # slot i tries seeds i*1000, i*1000+1, ... (all below the evaluation seeds)
+MERGE_ROOM = 1.1  # the merged file holds what its sources hold, plus its header and masks
+MERGE_SLACK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -167,10 +174,24 @@ def _merge(config: CollectConfig, task: str) -> Path:
         with DemoFile(path) as demo_file:
             if len(demo_file.demo_names) >= config.num_demos:
                 return path  # complete already: nothing to redo
+    _check_room(path, [*parts.glob("demo_*.hdf5"), *([path] if path.exists() else [])])
     episodes = _existing(config, task)
     write_demo_file(path, header_for(config, task), episodes)
     shutil.rmtree(parts, ignore_errors=True)  # the parts, and any temporary file a killed writer left beside them
     return path
+
+
+def _check_room(path: Path, sources: list[Path]) -> None:
+    """Refuse to merge ``sources`` into ``path`` on a disk that cannot hold the result (the parts are kept)."""
+    need = int(sum(source.stat().st_size for source in sources) * MERGE_ROOM) + MERGE_SLACK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(path.parent).free
+    if free < need:
+        raise DiskFull(
+            errno.ENOSPC,
+            f"{path}: no space left on device for the merge (it needs about {need / 2**20:.1f} MiB, "
+            f"{free / 2**20:.1f} MiB are free); nothing was written, the collected parts are kept",
+        )
 
 
 def collect(config: CollectConfig, progress: bool = True) -> list[Path]:

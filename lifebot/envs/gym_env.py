@@ -10,7 +10,8 @@ which seeds the global ``np.random`` and reports the horizon as ``terminated``).
 - Rewards: sparse 1.0 when the goal holds (default), or ``reward="dense"`` for shaped progress in [0, 1].
 - Episode End: ``terminated`` when the goal conjunction holds; ``truncated`` at the task's horizon.
 - Reset: ``reset(seed=s)`` samples a fresh placement from the seed; ``options={"init_state_index": i}`` restores
-  the suite's i-th fixed evaluation state, ``options={"init_state": array}`` any stored state.
+  the suite's i-th fixed evaluation state, ``options={"init_state": array}`` any stored state. The suite is read
+  from ``suites_dir`` when given (e.g. a folder of private evaluation states), else from ``task_suites/``.
   ``reset(seed=evaluation_seed(e), options={"evaluation": True})`` starts evaluation episode ``e``: fixed state
   ``e`` and a seed from a range training never uses (this form works per sub-environment in a vector env).
 - Control: ``control_mode="pd_ee_delta_pose"`` (IK + MuJoCo servos, fast, default) or ``"osc_pose"``
@@ -20,6 +21,7 @@ which seeds the global ``np.random`` and reports the horizon as ``terminated``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -72,6 +74,7 @@ class LifebotEnv(gym.Env):
         render_mode: str | None = None,
         image_size: int = 128,
         render_size: int = 256,
+        suites_dir: str | None = None,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -83,7 +86,7 @@ class LifebotEnv(gym.Env):
         if spec is not None:
             self.task_spec = load_spec(spec) if isinstance(spec, str) else spec
         elif suite is not None and task is not None:
-            loaded = load_suite(suite)
+            loaded = load_suite(suite, Path(suites_dir) if suites_dir else None)
             self.task_spec = loaded.task(task).spec
             self.init_states = loaded.init_states(task)
         else:

@@ -3,7 +3,9 @@
 Layout of the site::
 
     index.html                    one table per suite (and task count): a row per submission, sortable by
-                                  clicking a header (a small inline script), each metric as mean [CI]
+                                  clicking a header (a small inline script), each metric as mean [CI];
+                                  submissions made under other MuJoCo / robosuite versions than the suite's
+                                  files in tables of their own, ranked apart and said so
     submissions/<id>.html         a page per submission: claims, protocol, success-matrix heatmaps, curves
     submissions/<id>.json         the submission file itself, to recompute every number from
     submissions/<id>-R.png, -c.png
@@ -40,6 +42,7 @@ table.board th { cursor: pointer; user-select: none; }
 table.board th[aria-sort=ascending]::after { content: " \\25B2"; }
 table.board th[aria-sort=descending]::after { content: " \\25BC"; }
 .ci { color: #666; font-size: 0.85em; white-space: nowrap; }
+.apart { color: #a33; }
 .description { white-space: pre-wrap; max-width: 60em; }
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; max-width: 80em; }
 img { max-width: 100%; }
@@ -115,9 +118,13 @@ class Entry:
         return self.submission.document
 
     @property
-    def table(self) -> tuple[str, int]:
-        """The table it ranks in: same suite, same number of tasks."""
-        return self.document["suite"]["name"], len(self.document["protocol"]["tasks"])
+    def table(self) -> tuple[str, int, tuple]:
+        """The table it ranks in: same suite, same number of tasks, same simulator differences (none: the main one)."""
+        return (
+            self.document["suite"]["name"],
+            len(self.document["protocol"]["tasks"]),
+            self.submission.simulator_differences,
+        )
 
 
 @dataclass
@@ -161,14 +168,23 @@ def _index(entries: list[Entry], rejected: int) -> str:
     for entry in entries:
         tables[entry.table].append(entry)
     sections = []
-    for (suite_name, count), members in sorted(tables.items()):
+    for index, ((suite_name, count, differences), members) in enumerate(sorted(tables.items())):
         suite = members[0].submission.suite
         extent = f"all {count} tasks" if count == len(suite.tasks) else f"first {count} of {len(suite.tasks)} tasks"
+        apart = _apart(differences)
         sections.append(
-            f'<section id="{_text(suite_name)}-{count}">\n<h2>{_text(suite_name)} '
-            f'<span class="ci">version {_text(suite.version)}, {extent}</span></h2>\n{_board(members)}\n</section>'
+            f'<section id="{_text(suite_name)}-{count}{f"-apart{index}" if differences else ""}">\n'
+            f"<h2>{_text(suite_name)} "
+            f'<span class="ci">version {_text(suite.version)}, {extent}{", ranked apart" if differences else ""}'
+            f"</span></h2>\n{apart}{_board(members)}\n</section>"
         )
+    apart = sum(1 for entry in entries if entry.submission.simulator_differences)
     note = f" {rejected} submission(s) failed validation and are not shown." if rejected else ""
+    if apart:
+        note += (
+            f" {apart} submission(s) ran under other simulator versions than their suite's files and are ranked "
+            "apart, in tables of their own."
+        )
     body = (
         "<h1>lifebot leaderboard</h1>\n"
         f"<p>{len(entries)} validated submission(s): every number was recomputed from the raw success matrices by "
@@ -176,6 +192,17 @@ def _index(entries: list[Entry], rejected: int) -> str:
         f"confidence intervals; click a column header to sort.{note}</p>\n" + "\n".join(sections)
     )
     return _page("lifebot leaderboard", body, SORT_SCRIPT)
+
+
+def _apart(differences: tuple) -> str:
+    """Why a table is ranked apart: the simulator versions of its submissions against the suite's."""
+    if not differences:
+        return ""
+    said = "; ".join(f"{_text(k)} {_text(theirs)} (the suite's: {_text(ours)})" for k, theirs, ours in differences)
+    return (
+        f'<p class="apart">Ranked apart: made under {said}. Success rates move between simulator versions, so '
+        "these numbers are not comparable with the suite's main table.</p>\n"
+    )
 
 
 def _definition_list(rows: list[tuple[str, str]]) -> str:
@@ -197,6 +224,7 @@ def _submission_page(entry: Entry) -> str:
         ("control mode", _text(protocol["control_mode"])),
         ("model selection", _text(protocol["model_selection"])),
         ("versions", _text(", ".join(f"{k} {v}" for k, v in document["versions"].items()))),
+        ("simulator", _apart(entry.submission.simulator_differences) or "the suite's versions: ranked with them"),
         ("code revision", _text(document["code_revision"])),
         ("checkpoints hashed", "yes" if document.get("checkpoints") else "no"),
         ("file", f'<a href="{entry.id}.json">{entry.id}.json</a> (sha256 {_text(entry.submission.sha256)})'),

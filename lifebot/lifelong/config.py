@@ -14,6 +14,11 @@ from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
 MODEL_SELECTIONS = ("last", "libero")
 
 
+def curve_points(curve_steps: int, points: int) -> list[int]:
+    """Steps into a task of its ``points`` evenly spaced learning-curve evaluations (the last ends the task)."""
+    return [round(curve_steps * (e + 1) / points) for e in range(points)]
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """What a run measures; a run directory holds one, and a restarted run must ask for the same."""
@@ -107,7 +112,7 @@ class RunConfig:
     @property
     def eval_steps(self) -> list[int]:
         """Steps into a task (online or gradient, :attr:`curve_steps`) at which its learning curve is measured."""
-        return [round(self.curve_steps * (e + 1) / self.eval_points) for e in range(self.eval_points)]
+        return curve_points(self.curve_steps, self.eval_points)
 
 
 @dataclass(frozen=True)

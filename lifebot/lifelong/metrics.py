@@ -189,9 +189,21 @@ METRICS: Registry[Callable[..., float]] = Registry(
 )
 METRICS.load_plugins()  # metrics of other packages (entry-point group lifebot.metrics)
 
+# The metrics a submission of each metric-set version claims. A set never changes once published: a new metric
+# joins a new set, so a submission keeps validating against the set it was made with.
+METRIC_SETS: dict[int, tuple[str, ...]] = {
+    1: ("libero_fwt", "libero_nbt", "libero_auc", "gem_acc", "gem_bwt", "gem_fwt", "forgetting", "cw_ft"),
+}
+METRIC_SET = max(METRIC_SETS)
+"""The set new submissions are made with."""
+
 
 def run_metrics(
-    R: np.ndarray, c: np.ndarray, b: np.ndarray | None = None, c_ref: np.ndarray | None = None
+    R: np.ndarray,
+    c: np.ndarray,
+    b: np.ndarray | None = None,
+    c_ref: np.ndarray | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> dict[str, float]:
-    """Every registered metric for one run (NaN where its baseline was not measured)."""
-    return {name: fn(R, c, b, c_ref) for name, fn in METRICS.items()}
+    """The metrics ``names`` (default: every registered one) for one run (NaN where a baseline was not measured)."""
+    return {name: METRICS[name](R, c, b, c_ref) for name in (names or tuple(METRICS))}

@@ -1,6 +1,7 @@
 """Building a leaderboard submission from a finished run directory (``lifebot submit make``).
 
-A submission (``schema: "lifebot.submission/1"``, JSON Schema ``lifebot/submission/schema/submission-1.json``)::
+A submission (``schema: "lifebot.submission/2"``, JSON Schema ``lifebot/submission/schema/submission-2.json``;
+version 1, the same without ``metric_set``, still validates, as metric set 1)::
 
     method        {name, description}: free text, escaped wherever it is shown
     agent         {name, config}: the agent and every field of its typed config
@@ -12,7 +13,8 @@ A submission (``schema: "lifebot.submission/1"``, JSON Schema ``lifebot/submissi
     orderings, seeds                    the units: every (ordering, seed) pair, once
     units [{ordering, seed, order, b, R, c}]   the raw matrices of each unit (see lifebot.lifelong.results)
     bootstrap     {confidence, resamples, seed}: how the confidence intervals are computed
-    metrics       {metric: {mean, std, ci_low, ci_high, n}} for every metric the matrices give
+    metric_set    the version of the metric set claimed (lifebot.lifelong.metrics.METRIC_SETS)
+    metrics       {metric: {mean, std, ci_low, ci_high, n}} for every metric of that set the matrices give
     versions      lifebot / MuJoCo / robosuite; code_revision: the run's git commit
     checkpoints   optional {unit: sha256 of units/<unit>/checkpoints/task_<K-1>.pt}, for ``submit verify``
 
@@ -29,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from lifebot.atomic import atomic_write_json
-from lifebot.lifelong.metrics import run_metrics, summarize_runs
+from lifebot.lifelong.metrics import METRIC_SET, METRIC_SETS, run_metrics, summarize_runs
 from lifebot.lifelong.results import RESULT_FILE, Run, load_run, unit_dir, unit_name
 
-SUBMISSION_SCHEMA = "lifebot.submission/1"
+SUBMISSION_SCHEMA = "lifebot.submission/2"
 BOOTSTRAP = {"confidence": 0.95, "resamples": 2000, "seed": 0}
 PROTOCOL_FIELDS = (
     "tasks",
@@ -59,14 +61,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def metric_claims(units: list[dict]) -> dict[str, dict]:
-    """Each metric finite in every unit, summarised over the units (by ordering, seed) with :data:`BOOTSTRAP`."""
+def metric_claims(units: list[dict], metric_set: int = METRIC_SET) -> dict[str, dict]:
+    """Each metric of ``metric_set`` finite in every unit, summarised over the units (by ordering, seed)."""
     units = sorted(units, key=lambda u: (u["ordering"], u["seed"]))
     per_unit = [
         run_metrics(
             np.asarray(u["R"], dtype=float),
             np.asarray(u["c"], dtype=float),
             np.asarray(u["b"], dtype=float) if u["b"] else None,
+            names=METRIC_SETS[metric_set],
         )
         for u in units
     ]
@@ -111,6 +114,7 @@ def make_submission(run_dir: str | Path, method: str, description: str = "") -> 
         "seeds": list(config["seeds"]),
         "units": units,
         "bootstrap": dict(BOOTSTRAP),
+        "metric_set": METRIC_SET,
         "metrics": metric_claims(units),
         "versions": {k: record["versions"][k] for k in ("lifebot", "mujoco", "robosuite")},
         "code_revision": record["code_revision"],

@@ -2,15 +2,22 @@
 
 A file is read as data only: at most :data:`MAX_BYTES`, nesting at most :data:`MAX_DEPTH` deep (checked before
 parsing), strict JSON (no NaN or Infinity, no repeated keys). Then the published schema of its ``schema`` value
-(:data:`SCHEMAS`), then what a schema cannot say: the suite and protocol are the official suite files', the
-units are exactly the declared orderings × seeds in the suite's orders, the matrices have the unit's shape,
-and every metric recomputed from them equals its claim. Every problem names the file and the field.
+(:data:`SCHEMAS`), then what a schema cannot say: the suite and protocol are the official suite files', the run
+config implies that protocol, the versions are well formed, the units are exactly the declared orderings × seeds
+in the suite's orders, the matrices have the unit's shape, and every metric of the submission's metric set
+recomputed from them equals its claim. Every problem names the file and the field.
+
+A valid submission made under other simulator versions (MuJoCo, robosuite) than the suite's numbers were
+generated with is not refused but flagged (:attr:`ValidSubmission.simulator_differences`): the leaderboard ranks
+it apart, since physics that differs between versions moves success rates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -19,7 +26,10 @@ from pathlib import Path
 import numpy as np
 from jsonschema import Draft202012Validator, validators
 
+from lifebot.envs.control import CONTROL_MODES
 from lifebot.jsonio import parse_json, read_text
+from lifebot.lifelong.config import MODEL_SELECTIONS, RunConfig, curve_points
+from lifebot.lifelong.metrics import METRIC_SETS
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
 from lifebot.suites.store import Suite, SuiteError, load_suite
@@ -29,7 +39,10 @@ MAX_DEPTH = 16
 TOLERANCE = 1e-9  # claims are written with full float precision; anything further off was not computed here
 MAX_PROBLEMS = 20
 # One registry of published schemas: a document's ``schema`` value -> its JSON Schema in schema/.
-SCHEMAS = {SUBMISSION_SCHEMA: "submission-1.json"}
+SCHEMAS = {"lifebot.submission/1": "submission-1.json", SUBMISSION_SCHEMA: "submission-2.json"}
+SIMULATOR = ("mujoco", "robosuite")
+"""The versions under which numbers are comparable with the suite's: those its files were generated with."""
+VERSION = re.compile(r"[0-9]+(\.[0-9]+)*([.+-]?[A-Za-z0-9]+)*")
 # JSON Schema counts 1.0 as an integer; an index or a count written as a float is refused instead.
 StrictValidator = validators.extend(
     Draft202012Validator,
@@ -68,6 +81,17 @@ class ValidSubmission:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def simulator_differences(self) -> tuple[tuple[str, str, str], ...]:
+        """(package, the submission's version, the suite's) for each simulator package whose versions differ."""
+        theirs, suites = self.document["versions"], {k: self.suite.versions.get(k, "unknown") for k in SIMULATOR}
+        return tuple((k, theirs[k], suites[k]) for k in SIMULATOR if theirs[k] != suites[k])
+
+
+def metric_set(document: dict) -> int:
+    """The metric-set version a submission claims (version-1 files, which do not say, claim set 1)."""
+    return document.get("metric_set", 1)
 
 
 def _clip(text: str, limit: int = 200) -> str:
@@ -240,12 +264,110 @@ def _selection_problems(unit: dict, where: str, rule: str) -> list[Problem]:
     return problems
 
 
+# The run-config fields the protocol depends on, with their JSON types (run.json writes tuples as lists).
+RUN_CONFIG_TYPES = {
+    "suite": str,
+    "agent": str,
+    "strategy": str,
+    "orderings": list,
+    "seeds": list,
+    "tasks": int,
+    "episodes": int,
+    "steps_per_task": int,
+    "online_steps": int,
+    "eval_points": int,
+    "control_mode": str,
+    "model_selection": str,
+}
+
+
+# A run config written before a field existed was measured with the field's default.
+RUN_CONFIG_DEFAULTS = {
+    f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+    for f in dataclasses.fields(RunConfig)
+    if f.default is not dataclasses.MISSING
+}
+
+
+def config_problems(document: dict, suite: Suite) -> list[Problem]:
+    """The run config against what it implies: the suite, agent, strategy, units and every protocol field."""
+    config, protocol = RUN_CONFIG_DEFAULTS | document["run_config"], document["protocol"]
+    problems = [
+        Problem(f"run_config.{key}", f"is {_short(config.get(key))}, not a JSON {kind.__name__}")
+        for key, kind in RUN_CONFIG_TYPES.items()
+        if not isinstance(config.get(key), kind) or isinstance(config.get(key), bool)
+    ]
+    for key, known in (("control_mode", CONTROL_MODES), ("model_selection", MODEL_SELECTIONS)):
+        if protocol[key] not in known:
+            problems.append(Problem(f"protocol.{key}", f"is {_short(protocol[key])}; one of {', '.join(known)}"))
+    if problems:
+        return problems
+    curve_steps = config["online_steps"] or config["steps_per_task"]
+    implied = {
+        "suite": ("suite.name", document["suite"]["name"]),
+        "agent": ("agent.name", document["agent"]["name"]),
+        "strategy": ("strategy.name", document["strategy"]["name"]),
+        "orderings": ("orderings", document["orderings"]),
+        "seeds": ("seeds", document["seeds"]),
+        "episodes": ("protocol.episodes", protocol["episodes"]),
+        "control_mode": ("protocol.control_mode", protocol["control_mode"]),
+        "model_selection": ("protocol.model_selection", protocol["model_selection"]),
+        "tasks": ("the count of protocol.tasks", len(protocol["tasks"]) if config["tasks"] else 0),
+    }
+    problems = [
+        Problem(f"run_config.{key}", f"is {_short(config[key])}, but {field} is {_short(value)}")
+        for key, (field, value) in implied.items()
+        if config[key] != value
+    ]
+    if config["tasks"] == 0 and len(protocol["tasks"]) != len(suite.tasks):
+        problems.append(
+            Problem(
+                "run_config.tasks", f"is 0 (all {len(suite.tasks)}), but protocol.tasks has {len(protocol['tasks'])}"
+            )
+        )
+    if 1 <= config["eval_points"] <= curve_steps:
+        steps = curve_points(curve_steps, config["eval_points"])
+        if steps != protocol["eval_steps"]:
+            problems.append(
+                Problem("protocol.eval_steps", f"is {_short(protocol['eval_steps'])}; run_config gives {steps}")
+            )
+    else:
+        problems.append(Problem("run_config.eval_points", f"is {config['eval_points']}, not in 1..{curve_steps}"))
+    if config["online_steps"] and protocol["model_selection"] != "last":
+        problems.append(
+            Problem("protocol.model_selection", "must be 'last' for an online agent (run_config.online_steps)")
+        )
+    return problems
+
+
+def version_problems(document: dict) -> list[Problem]:
+    """Versions are release numbers (a file made without the simulator installed was not measured with it)."""
+    problems = [
+        Problem(f"versions.{name}", f"is {_short(value)}, not a version number")
+        for name, value in document["versions"].items()
+        if not VERSION.fullmatch(value)
+    ]
+    if metric_set(document) not in METRIC_SETS:
+        problems.append(
+            Problem(
+                "metric_set",
+                f"is {metric_set(document)}; this lifebot knows metric sets {', '.join(map(str, METRIC_SETS))}",
+            )
+        )
+    return problems
+
+
 def claim_problems(document: dict) -> list[Problem]:
-    """Every metric recomputed from the units against the claim: none missing, none extra, none changed."""
-    recomputed, claimed = metric_claims(document["units"]), document["metrics"]
+    """Every metric of the submission's set recomputed from the units against the claim: none missing, extra or changed.
+
+    Only the set's metrics are recomputed, so a metric added to lifebot later leaves published submissions valid.
+    """
+    recomputed, claimed = metric_claims(document["units"], metric_set(document)), document["metrics"]
     problems = [
         Problem(
-            f"metrics.{name}", "is claimed, but the matrices do not give it (no such metric, or a baseline missing)"
+            f"metrics.{name}",
+            f"is claimed, but the matrices do not give it (not in metric set {metric_set(document)}, "
+            "or a baseline missing)",
         )
         for name in sorted(set(claimed) - set(recomputed))
     ]
@@ -268,8 +390,9 @@ def validate_document(document: dict, path: str | Path = "(submission)", raw: by
     if problems:  # later checks rely on the structure the schema guarantees
         raise SubmissionError(path, problems)
     suite, problems = suite_problems(document)
+    problems += version_problems(document)
     if suite is not None:
-        problems += unit_problems(document, suite)
+        problems += config_problems(document, suite) + unit_problems(document, suite)
     if not problems:  # metrics are recomputed only from matrices known to have their shapes
         problems += claim_problems(document)
     if problems:

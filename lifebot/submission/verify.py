@@ -6,6 +6,10 @@ evaluated on every task of the unit, on the protocol's episodes, exactly as the 
 ``R``. A task agrees when the re-measured success lies in the Wilson score interval of the claimed one
 (95 %, ``protocol.episodes`` trials): evaluation is deterministic, so a disagreement means other
 weights, another simulator, or another claim.
+
+With private evaluation states (``lifebot suites private``, a suites folder of held-out starts from a secret
+seed), each task is measured on all of its private states as well: public against private success per task shows
+a method tuned to the public states.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from lifebot.lifelong.metrics import wilson_interval
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import final_checkpoint, sha256_file
 from lifebot.submission.validate import validate_file
+from lifebot.suites.store import Suite, load_suite
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class TaskCheck:
     measured: float
     ci_low: float
     ci_high: float
+    private: float | None = None
+    """Success on the task's private evaluation states (when verifying with them)."""
 
     @property
     def agrees(self) -> bool:
@@ -48,10 +55,23 @@ class Verification:
         return not self.problems and all(check.agrees for check in self.checks)
 
 
-def verify_submission(path: str | Path, checkpoints: str | Path, workers: int = 1) -> Verification:
+def held_out(private: Path, suite: Suite, tasks: list[str]) -> int:
+    """The private states' count per task, once they are known to be for ``tasks`` of ``suite`` (same specs)."""
+    theirs = load_suite(suite.name, private)
+    for task in tasks:
+        if theirs.task(task).spec.task_id != suite.task(task).spec.task_id:
+            raise ValueError(f"{theirs.root}: task {task} is not the one of suite {suite.name} (its spec differs)")
+    return min(theirs.task(task).num_init_states for task in tasks)
+
+
+def verify_submission(
+    path: str | Path, checkpoints: str | Path, workers: int = 1, private: str | Path | None = None
+) -> Verification:
     """Validate the file, then re-evaluate each unit's final checkpoint against the last row of its ``R``."""
-    document = validate_file(path).document
+    submission = validate_file(path)
+    document = submission.document
     protocol, checkpoints = document["protocol"], Path(checkpoints)
+    private_episodes = held_out(Path(private), submission.suite, protocol["tasks"]) if private else 0
     hashes = document.get("checkpoints", {})
     result = Verification([], [])
     with EvaluationPool(workers) as pool:  # one set of workers (and environments) for every unit
@@ -67,8 +87,14 @@ def verify_submission(path: str | Path, checkpoints: str | Path, workers: int = 
                 )
                 continue
             suite, mode = document["suite"]["name"], protocol["control_mode"]
-            measured = pool.success_rates(load_agent(file), suite, order, protocol["episodes"], control_mode=mode)
-            for task, claimed, rate in zip(order, unit["R"][-1], measured, strict=True):
+            agent = load_agent(file)
+            measured = pool.success_rates(agent, suite, order, protocol["episodes"], control_mode=mode)
+            hidden = [None] * len(order)
+            if private:
+                hidden = pool.success_rates(
+                    agent, suite, order, private_episodes, control_mode=mode, suites_dir=str(private)
+                )
+            for task, claimed, rate, secret in zip(order, unit["R"][-1], measured, hidden, strict=True):
                 low, high = wilson_interval(claimed, protocol["episodes"])
-                result.checks.append(TaskCheck(name, task, claimed, rate, low, high))
+                result.checks.append(TaskCheck(name, task, claimed, rate, low, high, secret))
     return result

@@ -17,7 +17,6 @@ differently on each; states are stored on a fixed absolute grid that such noise 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from lifebot.atomic import atomic_write_bytes, atomic_write_json
 from lifebot.jsonio import parse_json, read_text
+from lifebot.resources import suites_root
 from lifebot.spec.io import short, spec_from_dict
 from lifebot.spec.model import TaskSpec
 
@@ -39,12 +39,6 @@ STATE_QUANTUM = 2.0**-30
 
 class SuiteError(ValueError):
     """A suite or task that does not exist, or a suite file that is damaged."""
-
-
-def suites_root() -> Path:
-    """``$LIFEBOT_SUITES_DIR`` if set, else the ``task_suites/`` folder of this checkout."""
-    env = os.environ.get("LIFEBOT_SUITES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "task_suites"
 
 
 def sha256_bytes(data: bytes) -> str:
