@@ -223,8 +223,9 @@ def spec_from_dict(data: Any, source: str = "<spec>") -> TaskSpec:
 
 
 def _placers(*placements: str) -> str:
-    """The predicates whose init atoms make these placements, for an error message."""
-    return " or ".join(p.name for p in PREDICATES.values() if p.placement in placements)
+    """The predicates whose init atoms make these placements, for an error message: "On, In or InRegion"."""
+    names = [p.name for p in PREDICATES.values() if p.placement in placements]
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 @dataclass(frozen=True)
