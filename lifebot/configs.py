@@ -9,11 +9,12 @@ from functools import cache
 
 
 class ConfigError(ValueError):
-    """A config field holds a value it cannot take; ``field`` is the dataclass field's name."""
+    """A config field holds a value it cannot take: ``source`` is the config class or the file it was read from,
+    ``field`` the dataclass field's name (or ``<file>`` for the file as a whole)."""
 
-    def __init__(self, owner: str, field: str, problem: str):
-        super().__init__(f"{owner}: {field} {problem}")
-        self.field, self.problem = field, problem
+    def __init__(self, source: str, field: str, problem: str):
+        super().__init__(f"{source}: {field}: {problem}")
+        self.source, self.field, self.problem = source, field, problem
 
 
 def require(config, checks: dict[str, tuple[bool, str]]) -> None:

@@ -11,9 +11,10 @@ import torch
 
 from lifebot.agents.bc import BCAgent, BCConfig
 from lifebot.agents.checkpoint import CheckpointError
-from lifebot.agents.config import ConfigError, load_config
+from lifebot.agents.config import load_config
 from lifebot.agents.device import resolve_device
 from lifebot.agents.registry import AGENTS, load_agent, load_agent_config
+from lifebot.configs import ConfigError
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.gym_env import LifebotEnv

@@ -10,9 +10,8 @@ from lifebot.envs.gym_env import LifebotEnv
 from lifebot.experts import skills
 from lifebot.experts.motion import CLOSE, OPEN_GAP, Motion
 from lifebot.experts.noise import perturb
-from lifebot.experts.registry import SOLVERS, ScriptedExpert
+from lifebot.experts.registry import ScriptedExpert
 from lifebot.objects.catalog import get_category
-from lifebot.predicates import PREDICATES
 from lifebot.suites.store import load_suite
 
 FAST = "pd_ee_delta_pose"
@@ -34,10 +33,6 @@ def run_expert(env: LifebotEnv, seed: int, noise: float = 0.0, on_step=None) -> 
         if terminated or truncated:
             break
     return bool(info["success"])
-
-
-def test_every_predicate_has_a_solver():
-    assert set(SOLVERS) == set(PREDICATES)
 
 
 @pytest.mark.parametrize("predicate", sorted(BY_PREDICATE))

@@ -43,20 +43,32 @@ def test_every_registry_is_one_registry():
 
 
 def test_every_predicate_has_everything_it_needs():
+    """Each registered predicate's one declaration carries all its users read, and what it names exists."""
+    import typing
+
     from lifebot.envs.rewards import SHAPINGS
     from lifebot.experts.registry import SOLVERS
-    from lifebot.predicates import PREDICATES
-    from lifebot.suites.families import HORIZON_PER_STAGE
-    from lifebot.suites.language import _TEMPLATES
+    from lifebot.predicates import PREDICATES, Placement
 
-    needs = {"shaping": SHAPINGS, "solver": SOLVERS, "horizon": HORIZON_PER_STAGE, "instruction template": _TEMPLATES}
-    missing = [(name, need) for name in PREDICATES for need, table in needs.items() if name not in table]
-    assert missing == []
+    problems = []
+    for name, p in PREDICATES.items():
+        checks = {
+            "evaluation": callable(p.evaluate) and bool(p.doc),
+            "shaping": p.shaping in SHAPINGS,
+            "solver": p.solver in SOLVERS,
+            "instruction template": all(f"{{{i}}}" in p.template for i in range(len(p.roles))),
+            "referred template": p.referred_template is None or "{0}" in p.referred_template,
+            "horizon": isinstance(p.horizon, int) and p.horizon > 0,
+            "placement role": p.placement is None or p.placement in typing.get_args(Placement),
+            "goal proposal": p.propose is None or callable(p.propose),
+        }
+        problems += [(name, need) for need, ok in checks.items() if not ok]
+    assert problems == []
 
 
 def test_the_worked_examples_of_the_guide_run():
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     script = "\n".join(f"exec(compile({block!r}, 'extending.md[{i}]', 'exec'), {{}})" for i, block in enumerate(blocks))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

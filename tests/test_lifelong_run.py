@@ -123,7 +123,7 @@ def test_a_finished_run_started_again_redoes_nothing(er_run):
 
 
 def test_unknown_names_and_bad_numbers_are_refused(demos_dir):
-    with pytest.raises(ValueError, match="strategy must be one of"):
+    with pytest.raises(ValueError, match="strategy: must be one of"):
         tiny_config(demos_dir, strategy="forgetful")
     with pytest.raises(KeyError, match="unknown agent"):
         tiny_config(demos_dir, agent="oracle")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from lifebot.agents.bc import BCAgent, BCConfig
-from lifebot.agents.config import ConfigError
 from lifebot.agents.idm import IDMAgent, IDMConfig
+from lifebot.configs import ConfigError
 from lifebot.demos.dataset import Normalizer
 from lifebot.lifelong.strategies import (
     STRATEGIES,

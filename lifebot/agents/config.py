@@ -13,11 +13,7 @@ from typing import Any
 
 import yaml
 
-
-class ConfigError(ValueError):
-    def __init__(self, source: str, field: str, problem: str):
-        self.source, self.field, self.problem = source, field, problem
-        super().__init__(f"{source}: {field}: {problem}")
+from lifebot.configs import ConfigError
 
 
 def _coerce(value: Any, kind: Any, source: str, field: str) -> Any:

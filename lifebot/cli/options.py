@@ -137,4 +137,6 @@ def make_config(parser: argparse.ArgumentParser, cls: type, args: argparse.Names
     try:
         return cls(**fields)
     except ConfigError as exc:
+        if exc.source != cls.__name__:
+            raise  # a file or option the config read (a strategy's settings), not one of its own flags
         parser.error(f"argument {flag(exc.field)}: {exc.problem}")

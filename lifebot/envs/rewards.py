@@ -1,7 +1,8 @@
-"""Dense shaped rewards for RL, one shaping term per goal predicate.
+"""Dense shaped rewards for RL, one shaping term per goal atom.
 
 The dense reward is the mean over goal atoms of 1 for an atom that holds, else its shaping progress in [0, 1):
 reach the object, hold it, bring it to where the atom wants it. Sparse reward (the default) is just success.
+Shapings are filed here by name; each predicate names its own (:attr:`lifebot.predicates.PredicateDef.shaping`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from lifebot.predicates import LIFT_HEIGHT, OPEN_ANGLE, Atom
-from lifebot.registry import Registry, registers
+from lifebot.registry import Registry
 
 Shaping = Callable[..., float]
 SHAPINGS: Registry[Shaping] = Registry("shaping")
-
-
-def shaping(*predicates: str):
-    """Register a shaping function for the given goal predicates."""
-    return registers(SHAPINGS, *predicates)
 
 
 def _closeness(distance: float) -> float:
@@ -42,18 +38,18 @@ def _move_to(env, obj: str, target_xy: np.ndarray) -> float:
     return 0.5 * held + 0.5 * place * float(env.grasped(obj) or place > 0.9)
 
 
-@shaping("On", "Stacked", "In")
+@SHAPINGS.register("onto")
 def _onto(env, a: str, b: str) -> float:
     return _move_to(env, a, _centre(env, b)[:2])
 
 
-@shaping("InRegion")
+@SHAPINGS.register("to_region")
 def _to_region(env, a: str, region: str) -> float:
     low, high = env.region_bounds(region)
     return _move_to(env, a, (low + high) / 2.0)
 
 
-@shaping("Lifted")
+@SHAPINGS.register("lift")
 def _lift(env, a: str) -> float:
     low, _ = env.aabb(a)
     height = max(0.0, float(low[2] - env.table_top_z)) / LIFT_HEIGHT
@@ -68,18 +64,19 @@ def _articulate(env, x: str, opening: bool) -> float:
     return 0.5 * reach + 0.5 * (openness if opening else 1.0 - openness)
 
 
-@shaping("Open")
+@SHAPINGS.register("open")
 def _open(env, x: str) -> float:
     return _articulate(env, x, opening=True)
 
 
-@shaping("Closed")
+@SHAPINGS.register("close")
 def _close(env, x: str) -> float:
     return _articulate(env, x, opening=False)
 
 
 def dense_reward(env, goal: tuple[Atom, ...], status: list[bool]) -> float:
     terms = [
-        1.0 if ok else min(SHAPINGS[atom.name](env, *atom.args), 0.99) for atom, ok in zip(goal, status, strict=True)
+        1.0 if ok else min(SHAPINGS[atom.definition.shaping](env, *atom.args), 0.99)
+        for atom, ok in zip(goal, status, strict=True)
     ]
     return float(np.mean(terms))

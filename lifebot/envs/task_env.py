@@ -24,6 +24,7 @@ from lifebot.envs.control import DEFAULT_CONTROL_MODE, JointServoController, val
 from lifebot.envs.geometry import ObjectGeometry, measure_geometry, world_aabb
 from lifebot.objects.articulated import LID_HINGE_JOINT
 from lifebot.objects.catalog import get_category
+from lifebot.predicates import POSITIONS
 from lifebot.spec.model import TaskSpec
 
 CONTROL_FREQ = 20
@@ -112,7 +113,7 @@ class SpecTaskEnv(ManipulationEnv):
 
     def _placement_region(self, name: str):
         for atom in self.spec.init:
-            if atom.name == "InRegion" and atom.args[0] == name:
+            if atom.definition.placement == "region" and atom.args[0] == name:
                 return self.spec.region(atom.args[1])
         raise KeyError(name)
 
@@ -179,16 +180,17 @@ class SpecTaskEnv(ManipulationEnv):
             pos = self.sim.data.xpos[self.handles[fixture.name].body_id]
             placed[fixture.name] = (pos[:2].copy(), self.geometry[fixture.name].footprint_radius)
 
-        placements = {a.args[0]: a for a in self.spec.init if a.name in ("InRegion", "On", "In")}
-        ordered = [o.name for o in self.spec.objects if placements[o.name].name == "InRegion"]
-        ordered += [o.name for o in self.spec.objects if placements[o.name].name != "InRegion"]
+        placements = {a.args[0]: a for a in self.spec.init if a.definition.placement in POSITIONS}
+        in_regions = {name for name, a in placements.items() if a.definition.placement == "region"}
+        ordered = [o.name for o in self.spec.objects if o.name in in_regions]
+        ordered += [o.name for o in self.spec.objects if o.name not in in_regions]
         qpos = self.sim.data.qpos
         for name in ordered:
             atom = placements[name]
             geometry = self.geometry[name]
             yaw = self.rng.uniform(-0.5, 0.5)
             quat = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])  # MuJoCo wxyz
-            if atom.name == "InRegion":
+            if name in in_regions:
                 xy = self._sample_free_xy(name, self.spec.region(atom.args[1]), placed)
                 z = self.table_top_z + geometry.bottom + DROP_GAP
             else:
@@ -196,13 +198,14 @@ class SpecTaskEnv(ManipulationEnv):
                 s_geometry = self.geometry[support]
                 support_pos = self._body_pos(support)
                 xy = support_pos[:2] + self.rng.uniform(-0.01, 0.01, size=2)
-                surface = s_geometry.floor if atom.name == "In" else s_geometry.top
+                surface = s_geometry.floor if atom.definition.placement == "floor" else s_geometry.top
                 z = support_pos[2] + surface + geometry.bottom + DROP_GAP
             placed[name] = (xy, geometry.footprint_radius)
             qpos[self.handles[name].qpos_slice] = np.concatenate([[xy[0], xy[1], z], quat])
         for atom in self.spec.init:
-            if atom.name in ("Open", "Closed"):
-                qpos[self.handles[atom.args[0]].hinge_qpos] = OPEN_INIT_ANGLE if atom.name == "Open" else 0.0
+            if atom.definition.placement in ("open", "shut"):
+                angle = OPEN_INIT_ANGLE if atom.definition.placement == "open" else 0.0
+                qpos[self.handles[atom.args[0]].hinge_qpos] = angle
         self.sim.forward()
 
     def _sample_free_xy(self, name: str, region, placed: dict, attempts: int = 200) -> np.ndarray:

@@ -1,6 +1,7 @@
-"""Which skill solves which goal predicate, and the expert that chains them for multi-stage goals.
+"""The skills that solve goal atoms, and the expert that chains them for multi-stage goals.
 
-One registry (:data:`SOLVERS`), keyed by predicate name, like ManiSkill's table of motion-planning solutions.
+One registry (:data:`SOLVERS`) of solvers by name, like ManiSkill's table of motion-planning solutions; each
+predicate names its own (:attr:`lifebot.predicates.PredicateDef.solver`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,10 @@ import numpy as np
 from lifebot.experts.motion import OPEN, Motion
 from lifebot.experts.skills import Actions, close_lid, lift_and_hold, open_lid, pick, place
 from lifebot.predicates import Atom
-from lifebot.registry import Registry, registers
+from lifebot.registry import Registry
 
 Solver = Callable[[Motion, Atom], Actions]
 SOLVERS: Registry[Solver] = Registry("solver")
-
-
-def solves(*predicates: str):
-    """Register a solver for the given goal predicates."""
-    return registers(SOLVERS, *predicates)
 
 
 def _xy(m: Motion, name: str) -> np.ndarray:
@@ -28,14 +24,14 @@ def _xy(m: Motion, name: str) -> np.ndarray:
     return (low[:2] + high[:2]) / 2.0
 
 
-@solves("On", "Stacked")
+@SOLVERS.register("put_on")
 def put_on(m: Motion, atom: Atom) -> Actions:
     obj, support = atom.args
     yield from pick(m, obj)
     yield from place(m, obj, lambda: _xy(m, support), lambda: float(m.sim.aabb(support)[1][2]) + 0.005)
 
 
-@solves("In")
+@SOLVERS.register("put_in")
 def put_in(m: Motion, atom: Atom) -> Actions:
     obj, container = atom.args
     # Released just above the rim, the object drops onto the floor inside.
@@ -43,7 +39,7 @@ def put_in(m: Motion, atom: Atom) -> Actions:
     yield from place(m, obj, lambda: _xy(m, container), lambda: float(m.sim.aabb(container)[1][2]) + 0.01)
 
 
-@solves("InRegion")
+@SOLVERS.register("put_in_region")
 def put_in_region(m: Motion, atom: Atom) -> Actions:
     obj, region = atom.args
 
@@ -55,17 +51,17 @@ def put_in_region(m: Motion, atom: Atom) -> Actions:
     yield from place(m, obj, centre, lambda: m.sim.table_top_z + 0.005)
 
 
-@solves("Lifted")
+@SOLVERS.register("lift")
 def lift(m: Motion, atom: Atom) -> Actions:
     yield from lift_and_hold(m, atom.args[0])
 
 
-@solves("Open")
+@SOLVERS.register("open")
 def open_articulated(m: Motion, atom: Atom) -> Actions:
     yield from open_lid(m, atom.args[0])
 
 
-@solves("Closed")
+@SOLVERS.register("close")
 def close_articulated(m: Motion, atom: Atom) -> Actions:
     yield from close_lid(m, atom.args[0])
 
@@ -83,7 +79,7 @@ class ScriptedExpert:
         self.env = env
         self.motion = Motion(env)
         self.goal = env.task_spec.goal
-        missing = sorted({a.name for a in self.goal} - set(SOLVERS))
+        missing = sorted({a.name for a in self.goal if a.definition.solver not in SOLVERS})
         if missing:
             raise KeyError(f"no scripted expert for predicate(s) {missing}")
         self.finished = False
@@ -96,7 +92,7 @@ class ScriptedExpert:
             if not pending:  # done: hold still with the gripper open
                 yield self.motion.action(self.env.sim_env.eef_pos, 0.0, OPEN)
                 continue
-            yield from SOLVERS[pending[0].name](self.motion, pending[0])
+            yield from SOLVERS[pending[0].definition.solver](self.motion, pending[0])
 
     def act(self, obs=None) -> np.ndarray:
         return next(self._plan)

@@ -21,7 +21,7 @@ import yaml
 
 from lifebot.jsonio import check_depth, parse_json, read_text
 from lifebot.objects.catalog import CATALOG
-from lifebot.predicates import PREDICATES, Atom
+from lifebot.predicates import POSITIONS, PREDICATES, Atom
 from lifebot.spec.model import SPEC_SCHEMA_VERSION, ObjectSpec, Region, Scene, TaskSpec
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -195,15 +195,15 @@ def spec_from_dict(data: Any, source: str = "<spec>") -> TaskSpec:
     )
     if not goal:
         raise r.fail("goal", "the goal is empty; a task needs at least one goal predicate")
-    placed = {a.args[0] for a in init if a.name in ("InRegion", "On", "In")}
+    placed = {a.args[0] for a in init if a.definition.placement in POSITIONS}
     for i, obj in enumerate(fixtures + objects):
         if obj.name not in placed:
             where = f"fixtures[{i}]" if i < len(fixtures) else f"objects[{i - len(fixtures)}]"
-            raise r.fail(where, f"{short(obj.name)} has no placement in init (InRegion, On or In)")
+            raise r.fail(where, f"{short(obj.name)} has no placement in init ({_placers(*POSITIONS)})")
     fixture_names = {o.name for o in fixtures}
     for i, atom in enumerate(init):
-        if atom.args[0] in fixture_names and atom.name != "InRegion" and atom.name in ("On", "In"):
-            raise r.fail(f"init[{i}]", f"fixture {short(atom.args[0])} can only be placed with InRegion")
+        if atom.args[0] in fixture_names and atom.definition.placement in ("top", "floor"):
+            raise r.fail(f"init[{i}]", f"fixture {short(atom.args[0])} can only be placed with {_placers('region')}")
 
     horizon = r.integer(data.get("horizon", TaskSpec.horizon), "horizon")
     if horizon <= 0:
@@ -220,6 +220,12 @@ def spec_from_dict(data: Any, source: str = "<spec>") -> TaskSpec:
         goal=goal,
         horizon=horizon,
     )
+
+
+def _placers(*placements: str) -> str:
+    """The predicates whose init atoms make these placements, for an error message: "On, In or InRegion"."""
+    names = [p.name for p in PREDICATES.values() if p.placement in placements]
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 @dataclass(frozen=True)

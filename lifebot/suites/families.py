@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from lifebot.objects.catalog import CATALOG
-from lifebot.predicates import Atom
+from lifebot.predicates import CONTAINER_FIT_RADIUS, PREDICATES, Atom
 from lifebot.registry import Registry
 from lifebot.spec.model import ObjectSpec, TaskSpec
 from lifebot.suites.language import instruction_for, task_name
@@ -30,10 +30,8 @@ from lifebot.suites.layout import (
     LayoutFull,
 )
 
-HORIZON_PER_STAGE = {"On": 300, "In": 300, "Stacked": 300, "InRegion": 300, "Lifted": 200, "Open": 250, "Closed": 250}
 GRASPABLE = tuple(sorted(name for name, c in CATALOG.items() if c.graspable and c.movable))
-# Objects small enough to drop into the basket (inner half width 0.065 m) with room to spare.
-FITS_BASKET = tuple(name for name in GRASPABLE if CATALOG[name].footprint_radius < 0.048)
+FITS_BASKET = tuple(name for name in GRASPABLE if CATALOG[name].footprint_radius < CONTAINER_FIT_RADIUS)
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def build_spec(
         regions=tuple(layout.regions),
         init=init,
         goal=goal,
-        horizon=sum(HORIZON_PER_STAGE[a.name] for a in goal),
+        horizon=sum(a.definition.horizon for a in goal),
     )
 
 
@@ -160,33 +158,36 @@ def object_family(rng: np.random.Generator, slot: int, attempt: int, targets: li
 
 # ----------------------------------------------------------------------------------------------- shared scenes
 def candidate_goals(objects: list[ObjectSpec], fixtures: list[ObjectSpec], areas: list[str]) -> list[Atom]:
-    """Every single-atom goal that makes sense for a scene (graspable objects to supports, containers, areas)."""
+    """Every single-atom goal that makes sense for a scene, as each predicate's ``propose`` says: for each
+    graspable object, one relation to each other object, then its one-object goals, then the named areas; last,
+    the goals of the articulated fixtures."""
+    proposed = [p for p in PREDICATES.values() if p.propose is not None]
+    relations = [p for p in proposed if len(p.roles) == 2 and p.roles[1] != "region"]
+    own = [p for p in proposed if p.roles == ("graspable",)]
+    to_area = [p for p in proposed if len(p.roles) == 2 and p.roles[1] == "region"]
+    articulations = [p for p in proposed if p.roles == ("articulated",)]
     goals: list[Atom] = []
     for obj in objects:
-        if not CATALOG[obj.category].graspable:
+        thing = CATALOG[obj.category]
+        if not thing.graspable:
             continue
         a = obj.name
         for other in objects + fixtures:
-            category = CATALOG[other.category]
             if other.name == a:
                 continue
-            if other.category == "plate":
-                goals.append(Atom("On", (a, other.name)))
-            elif category.kind == "container" and obj.category in FITS_BASKET:
-                goals.append(Atom("In", (a, other.name)))
-            elif category.supports and category.movable and _stackable(obj.category, other.category):
-                goals.append(Atom("Stacked", (a, other.name)))
-        goals.append(Atom("Lifted", (a,)))
-        goals.extend(Atom("InRegion", (a, area)) for area in areas)
-    goals.extend(Atom("Open", (f.name,)) for f in fixtures if CATALOG[f.category].kind == "articulated")
+            target = CATALOG[other.category]
+            relation = next((p for p in relations if p.propose(thing, target)), None)
+            if relation is not None:
+                goals.append(Atom(relation.name, (a, other.name)))
+        goals.extend(Atom(p.name, (a,)) for p in own if p.propose(thing))
+        goals.extend(Atom(p.name, (a, area)) for p in to_area if p.propose(thing) for area in areas)
+    for p in articulations:
+        goals.extend(
+            Atom(p.name, (f.name,))
+            for f in fixtures
+            if CATALOG[f.category].kind == "articulated" and p.propose(CATALOG[f.category])
+        )
     return goals
-
-
-def _stackable(top: str, bottom: str) -> bool:
-    """Only cubes on cubes no smaller than themselves: a stable stack that a top-down grasp can build."""
-    top_half, bottom_half = CATALOG[top].half_extent, CATALOG[bottom].half_extent
-    is_cube = len(set(top_half)) == 1 and len(set(bottom_half)) == 1
-    return is_cube and bottom_half[0] >= top_half[0]
 
 
 def largest_first(objects: list[ObjectSpec]) -> list[ObjectSpec]:
@@ -256,14 +257,14 @@ def goal_family(rng: np.random.Generator, slot: int, attempt: int, scene) -> Tas
 
 def _compatible(first: Atom, second: Atom) -> bool:
     """Two stages that can both hold at the end, done in order, without the second undoing the first."""
-    if "Lifted" in (first.name, second.name):
-        return False  # a lift only holds while the object is held
-    if {first.name, second.name} <= {"Open", "Closed"}:
+    one, two = first.definition, second.definition
+    if one.while_held or two.while_held:
+        return False  # e.g. a lift only holds while the object is held
+    if one.roles == two.roles == ("articulated",):
         return False
     if first.args[0] in second.args or second.args[0] in first.args:
         return False  # each stage moves its own object and neither moves the other's target
-    placing = {"On", "Stacked", "InRegion"}
-    return not (first.name in placing and second.name in placing and first.args[-1] == second.args[-1])
+    return not (one.exclusive and two.exclusive and first.args[-1] == second.args[-1])
 
 
 def _scene_task(rng: np.random.Generator, suite: str, stages: int) -> TaskSpec:

@@ -27,7 +27,7 @@ class InfeasibleTask(RuntimeError):
 def check_reachable(spec: TaskSpec) -> None:
     """Every object the goal names, and every region it names, lies in the workspace."""
     low, high = WORKSPACE_LOW - WORKSPACE_TOLERANCE, WORKSPACE_HIGH + WORKSPACE_TOLERANCE
-    starts = {a.args[0]: spec.region(a.args[1]) for a in spec.init if a.name == "InRegion"}
+    starts = {a.args[0]: spec.region(a.args[1]) for a in spec.init if a.definition.placement == "region"}
     region_names = {r.name for r in spec.regions}
     for atom in spec.goal:
         for arg in atom.args:

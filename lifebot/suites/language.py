@@ -1,4 +1,4 @@
-"""Instructions and task names generated from goal atoms."""
+"""Instructions and task names generated from goal atoms, from each predicate's declared templates."""
 
 from __future__ import annotations
 
@@ -7,20 +7,6 @@ import re
 from lifebot.objects.catalog import get_category
 from lifebot.predicates import Atom
 
-_TEMPLATES = {
-    "On": "put the {0} on the {1}",
-    "In": "put the {0} in the {1}",
-    "Stacked": "stack the {0} on the {1}",
-    "Lifted": "pick up the {0} and lift it",
-    "InRegion": "move the {0} to the {1} of the table",
-    "Open": "open the {0}",
-    "Closed": "close the {0}",
-}
-# When the moved object is named by a relation ("the red cube left of the can"), split pick from place.
-_REFERRED_TEMPLATES = {
-    "On": "pick up the {0} and place it on the {1}",
-    "In": "pick up the {0} and place it in the {1}",
-}
 _AREA_WORDS = {
     "front_left": "front left",
     "front_right": "front right",
@@ -42,8 +28,9 @@ def describe(atom: Atom, categories: dict[str, str], overrides: dict[str, str] |
         overrides.get(arg) or (object_words(categories[arg]) if arg in categories else _AREA_WORDS[arg])
         for arg in atom.args
     ]
-    templates = _REFERRED_TEMPLATES if atom.args[0] in overrides and atom.name in _REFERRED_TEMPLATES else _TEMPLATES
-    return templates[atom.name].format(*words)
+    definition = atom.definition
+    referred = definition.referred_template if atom.args[0] in overrides else None
+    return (referred or definition.template).format(*words)
 
 
 def instruction_for(goal: tuple[Atom, ...], categories: dict[str, str], overrides=None) -> str:

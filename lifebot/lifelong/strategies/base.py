@@ -13,7 +13,8 @@ from typing import Any
 import torch
 import yaml
 
-from lifebot.agents.config import ConfigError, config_from_dict, load_config
+from lifebot.agents.config import config_from_dict, load_config
+from lifebot.configs import ConfigError
 from lifebot.registry import Registry, registers
 
 STRATEGIES: Registry[type] = Registry("strategy", plugins="lifebot.strategies")
