@@ -419,6 +419,44 @@ def test_verify_rejects_other_weights_and_other_claims(real_run, real_submission
     assert "DISAGREES" in out and "does NOT agree" in out
 
 
+def test_verify_re_measures_packnet_rows_with_each_tasks_own_weights(tmp_path, capsys):
+    """PackNet evaluates task j with the weights of tasks 0..j only: verify restores its masks to do the same."""
+    from lifebot.agents.registry import load_agent
+    from lifebot.lifelong.executors import ExecutionConfig, execute_run
+    from lifebot.lifelong.runner import restore_strategy, strategy_file
+    from lifebot.submission.make import final_checkpoint
+
+    config = RunConfig(
+        suite=SUITE,
+        tasks=2,
+        demos_per_task=2,
+        steps_per_task=20,
+        eval_points=2,
+        episodes=2,
+        demos_dir=str(tmp_path / "d"),
+        strategy="packnet",
+        strategy_options=("retrain_steps=5",),
+    )
+    run = execute_run(config, tmp_path / "run", ExecutionConfig(workers=1)).root
+    assert main(["submit", "make", str(run), "--method", "tiny packnet"]) == 0
+    submission = run / "submission.json"
+    document = json.loads(submission.read_text())
+    unit = unit_dir(run, 0, 0)
+    agent = load_agent(final_checkpoint(run, 0, 0, 2))
+    packnet = restore_strategy("packnet", document["strategy"]["config"], agent, strategy_file(unit, 1), 0, "test")
+    first, last = packnet.policy_for(0), packnet.policy_for(1)
+    assert last is agent and first is not agent
+    full = agent.policy.state_dict()
+    changed = [name for name, mine in first.policy.state_dict().items() if not mine.equal(full[name])]
+    assert changed, "the first task's policy acts with all the weights"
+    capsys.readouterr()
+    verify = ["submit", "verify", str(submission), "--checkpoints", str(run), "--workers", "1"]
+    assert main(verify) == 0 and capsys.readouterr().out.count("  agrees\n") == 2
+    strategy_file(unit, 1).unlink()
+    assert main(verify) == 1
+    assert "no strategy state" in capsys.readouterr().out
+
+
 def test_leaderboard_command_builds_the_site(real_submission, tmp_path, capsys):
     folder = tmp_path / "subs"
     folder.mkdir()

@@ -291,6 +291,22 @@ class EvaluationPool:
         configs = [{"suite": suite, "task": task, **env_kwargs} for task in tasks]
         return [result.success_rate for result in self.evaluate_many(policy, configs, episodes)]
 
+    def success_rates_each(
+        self, policies: Sequence[Policy], suite: str, tasks: Sequence[str], episodes: int, **env_kwargs
+    ) -> list[float]:
+        """Success rate of ``policies[i]`` on ``tasks[i]``. Tasks that share a policy (the same object) are
+        evaluated in one call, so the workers stay busy; a strategy such as PackNet gives each task its own."""
+        groups: dict[int, list[int]] = {}
+        for i, policy in enumerate(policies):
+            groups.setdefault(id(policy), []).append(i)
+        rates = [0.0] * len(tasks)
+        for members in groups.values():
+            policy, group = policies[members[0]], [tasks[i] for i in members]
+            shared = self.success_rates(policy, suite, group, episodes, **env_kwargs)
+            for i, rate in zip(members, shared, strict=True):
+                rates[i] = rate
+        return rates
+
     def _abort(self) -> None:
         """Stop every worker now: the others' batches in flight would otherwise answer the next call."""
         for process in self.processes:

@@ -205,8 +205,25 @@ def _check_finite(agent, losses: list[float], where: str) -> None:
             raise TrainingDiverged(f"{where}: weight {name} became non-finite (NaN or inf); nothing was committed")
 
 
-def _strategy_file(directory: Path, k: int) -> Path:
+def strategy_file(directory: Path, k: int) -> Path:
+    """The strategy's memory after task ``k`` of the unit at ``directory`` (kept for its last task)."""
     return directory / "checkpoints" / f"strategy_{k}.pt"
+
+
+def restore_strategy(name: str, settings: dict, agent, state: Path | None, seed: int, source: str) -> Strategy:
+    """Strategy ``name`` (config ``settings``) around ``agent``, with the memory saved at ``state`` if given."""
+    strategy_class = STRATEGIES[name]
+    config = config_from_dict(strategy_class.config_class, settings, source)
+    strategy = strategy_class(lambda: agent, config, seed=seed)
+    if state is not None:
+        strategy.load_state_dict(torch.load(state, weights_only=True)["strategy"])
+    return strategy
+
+
+def chooses_policies(name: str) -> bool:
+    """Whether strategy ``name`` lets other weights than its agent's act on some tasks (PackNet): re-measuring
+    its rows then needs its memory."""
+    return STRATEGIES[name].policy_for is not Strategy.policy_for
 
 
 def _agent_file(directory: Path, k: int) -> Path:
@@ -255,7 +272,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
     if unit.tasks_done:
         last = unit.tasks_done - 1
         strategy.agent = cls.load(_agent_file(directory, last))  # with its random states
-        strategy.load_state_dict(torch.load(_strategy_file(directory, last), weights_only=True)["strategy"])
+        strategy.load_state_dict(torch.load(strategy_file(directory, last), weights_only=True)["strategy"])
 
     def alive() -> None:
         if driver_pid is not None and not _process_exists(driver_pid):
@@ -303,13 +320,18 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             _check_finite(strategy.agent, losses, f"unit {unit_name(ordering, seed)}, task {task}")
             alive()
             final = curve[-1] if protocol["model_selection"] == "last" else max(curve)
-            policies = {j: strategy.policy_for(j) for j in range(len(order)) if j != k}
-            shared = [j for j, policy in policies.items() if policy is strategy.agent]
-            rates = dict(zip(shared, success([order[j] for j in shared]), strict=True))  # together: workers stay busy
-            rates.update({j: success([order[j]], policy)[0] for j, policy in policies.items() if j not in rates})
+            others = [j for j in range(len(order)) if j != k]
+            measured = pool.success_rates_each(
+                [strategy.policy_for(j) for j in others],
+                protocol["suite"],
+                [order[j] for j in others],
+                protocol["episodes"],
+                control_mode=protocol["control_mode"],
+            )
+            rates = dict(zip(others, measured, strict=True))
             row = [final if j == k else rates[j] for j in range(len(order))]
             strategy.agent.save(_agent_file(directory, k))
-            with atomic_output(_strategy_file(directory, k)) as tmp:
+            with atomic_output(strategy_file(directory, k)) as tmp:
                 torch.save({"strategy": strategy.state_dict()}, tmp)
             unit.R.append(row)
             unit.c.append(curve)
@@ -320,7 +342,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             alive()
             write_json(progress_path, unit.to_json())  # the commit point of task k
             if k > 0:
-                _strategy_file(directory, k - 1).unlink(missing_ok=True)
+                strategy_file(directory, k - 1).unlink(missing_ok=True)
             bar.update(1)
     finally:
         bar.close()

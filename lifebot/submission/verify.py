@@ -3,7 +3,8 @@
 For every unit, the agent after its last task (``<checkpoints>/units/<unit>/checkpoints/task_<K-1>.pt``, the run
 directory's layout; checked against the submission's hash when it gives one, and loaded as weights only) is
 evaluated on every task of the unit, on the protocol's episodes, exactly as the runner measured the final row of
-``R``. A task agrees when the re-measured success lies in the Wilson score interval of the claimed one
+``R``: with the weights the run's strategy lets act on each task (PackNet's masks, from the strategy state the run
+keeps beside it, ``strategy_<K-1>.pt``). A task agrees when the re-measured success lies in the Wilson score interval of the claimed one
 (95 %, ``protocol.episodes`` trials): evaluation is deterministic, so a disagreement means other
 weights, another simulator, or another claim.
 
@@ -22,7 +23,8 @@ from tqdm import tqdm
 from lifebot.agents.registry import load_agent
 from lifebot.envs.vector import EvaluationPool
 from lifebot.lifelong.metrics import wilson_interval
-from lifebot.lifelong.results import unit_name
+from lifebot.lifelong.results import unit_dir, unit_name
+from lifebot.lifelong.runner import chooses_policies, restore_strategy, strategy_file
 from lifebot.submission.make import final_checkpoint, sha256_file
 from lifebot.submission.validate import validate_file
 from lifebot.suites.store import Suite, load_suite
@@ -88,11 +90,23 @@ def verify_submission(
                 continue
             suite, mode = document["suite"]["name"], protocol["control_mode"]
             agent = load_agent(file)
-            measured = pool.success_rates(agent, suite, order, protocol["episodes"], control_mode=mode)
+            strategy, state = document["strategy"], None
+            if chooses_policies(strategy["name"]):
+                state = strategy_file(unit_dir(checkpoints, unit["ordering"], unit["seed"]), len(order) - 1)
+                if not state.is_file():
+                    result.problems.append(
+                        f"{name}: no strategy state {state} (strategy {strategy['name']} chooses the weights that "
+                        "act on each task)"
+                    )
+                    continue
+            source = f"{path}: strategy.config"
+            acting = restore_strategy(strategy["name"], strategy["config"], agent, state, unit["seed"], source)
+            policies = [acting.policy_for(j) for j in range(len(order))]  # as the runner measured R's last row
+            measured = pool.success_rates_each(policies, suite, order, protocol["episodes"], control_mode=mode)
             hidden = [None] * len(order)
             if private:
-                hidden = pool.success_rates(
-                    agent, suite, order, private_episodes, control_mode=mode, suites_dir=str(private)
+                hidden = pool.success_rates_each(
+                    policies, suite, order, private_episodes, control_mode=mode, suites_dir=str(private)
                 )
             for task, claimed, rate, secret in zip(order, unit["R"][-1], measured, hidden, strict=True):
                 low, high = wilson_interval(claimed, protocol["episodes"])
