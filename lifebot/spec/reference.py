@@ -69,10 +69,18 @@ def reference() -> str:
         + "; ".join(f"`{role}`: {ROLE_MEANINGS[role]}" for role in typing.get_args(Role))
         + ".",
         "",
-        "| predicate | arguments | in init | holds when |",
-        "|---|---|---|---|",
+        "Each predicate's row is its one declaration (`lifebot/predicates.py`): the instruction phrase a generated "
+        "task uses, the steps one goal stage gets, the dense-reward shaping, the scripted expert's skill, and what it "
+        "does as an init atom.",
+        "",
+        "| predicate | arguments | holds when | instruction | stage steps | shaping | expert skill | in init |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for p in PREDICATES.values():
         doc = " ".join(p.doc.split())
-        lines.append(f"| `{p.name}` | {', '.join(p.roles)} | {mark[p.allowed_in_init]} | {doc} |")
+        placement = f"places ({p.placement})" if p.placement else "no"
+        lines.append(
+            f'| `{p.name}` | {", ".join(p.roles)} | {doc} | "{p.template}" | {p.horizon} | `{p.shaping}` '
+            f"| `{p.solver}` | {placement} |"
+        )
     return "\n".join(lines) + "\n"
