@@ -2,11 +2,12 @@
 
     LIFEBOT_THREADS=1 python benchmarks/baseline_card.py [--suites spatial object goal long] [--tasks N]
         [--agents bc chunking] [--seeds 0 1 2] [--demos 50] [--noise 0.0] [--steps 3000] [--episodes 50]
-        [--workers 2] [--out runs/baseline_card] [--report docs/baseline_card]
+        [--workers 2] [--options key=value ...] [--out runs/baseline_card] [--report docs/baseline_card]
 
 For every (suite, task, agent, seed) cell: scripted demonstrations of the task (collected once per suite and
 setting, resumable), a fresh agent trained on them alone, and its success on the task's fixed evaluation states
-0..episodes-1. Each finished cell is written at once to ``<out>/cells_<settings>.json`` (atomically), so a killed card
+0..episodes-1. ``--options`` sets fields of every agent's config (``ensemble_decay=-0.3``). Each finished cell
+is written at once to ``<out>/cells_<settings>.json`` (atomically), so a killed card
 resumes without redoing cells. Writes ``<report>.md`` (per-task mean and spread over seeds, per-suite means)
 and ``<report>.png``.
 """
@@ -25,6 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 from lifebot.agents.registry import agent_class, load_agent_config  # noqa: E402
 from lifebot.atomic import atomic_output  # noqa: E402
@@ -41,7 +43,9 @@ AGENTS = ("bc", "chunking")  # the imitation agents, each with its policies/<age
 
 def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path, seed: int) -> dict:
     start = time.perf_counter()
-    config = dataclasses.replace(load_agent_config(agent_name), steps=args.steps, seed=seed, device="cpu")
+    config = dataclasses.replace(
+        load_agent_config(agent_name), steps=args.steps, seed=seed, device="cpu", **agent_options(args.options)
+    )
     dataset = DemoDataset([path], max_demos_per_file=args.demos)
     agent = agent_class(agent_name).from_dataset(config, dataset)
     losses = agent.learn(agent.transitions(dataset))
@@ -63,6 +67,14 @@ def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path,
     }
 
 
+def agent_options(options: list[str]) -> dict:
+    """``key=value`` strings as config fields (values read as YAML scalars)."""
+    pairs = [option.partition("=") for option in options]
+    if bad := [key for key, sep, _ in pairs if not sep or not key]:
+        raise SystemExit(f"--options: expected key=value, got {bad}")
+    return {key: yaml.safe_load(value) for key, _, value in pairs}
+
+
 def cell_key(agent: str, suite: str, task: str, seed: int) -> str:
     return f"{agent}/{suite}/{task}/{seed}"
 
@@ -76,12 +88,15 @@ def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
         "# Baseline card: single-task success",
         "",
         f"{args.demos} demos per task (noise {args.noise}), {args.steps} gradient steps, {args.control_mode}, "
-        f"success on fixed evaluation states 0..{args.episodes - 1}, seeds {', '.join(map(str, args.seeds))}.",
+        + (f"agent options {', '.join(args.options)}, " if args.options else "")
+        + f"success on fixed evaluation states 0..{args.episodes - 1}, seeds {', '.join(map(str, args.seeds))}.",
         f"Versions: {json.dumps(versions())}.",
         "",
         "Command: `LIFEBOT_THREADS=1 python benchmarks/baseline_card.py "
         f"--suites {' '.join(args.suites)} --agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} "
-        f"--demos {args.demos} --noise {args.noise} --steps {args.steps} --episodes {args.episodes}`",
+        f"--demos {args.demos} --noise {args.noise} --steps {args.steps} --episodes {args.episodes}"
+        + (f" --options {' '.join(args.options)}" if args.options else "")
+        + "`",
         "",
     ]
     figure, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 4), squeeze=False)
@@ -141,12 +156,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--control-mode", default=DEFAULT_CONTROL_MODE)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--options", nargs="*", default=[], help="key=value fields of every agent's config")
     parser.add_argument("--out", type=Path, default=Path("runs/baseline_card"))
     parser.add_argument("--report", type=Path, default=Path("docs/baseline_card"))
     args = parser.parse_args()
     set_threads()
 
     settings = f"d{args.demos}_n{args.noise}_s{args.steps}_e{args.episodes}_{args.control_mode}"
+    settings += "".join(f"_{option}" for option in args.options)
     cells_path = args.out / f"cells_{settings}.json"  # a cell is only reused under the same settings
     cells = json.loads(cells_path.read_text()) if cells_path.exists() else {}
     tasks = {}

@@ -3,6 +3,9 @@ checkpoints, and evaluation through the vector path."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -48,14 +51,19 @@ def test_chunk_targets_are_the_next_actions_within_each_demo(demo_path):
     np.testing.assert_array_equal(chunks.actions[ends[0] + 1, 0], steps.actions[ends[0] + 1])
 
 
-def test_the_ensemble_averages_every_prediction_for_the_step(agent, demo_path):
+@pytest.mark.parametrize("decay", [0.1, 0.0, -0.3, -1000.0])  # ACT's (oldest most), equal, newest most, newest only
+def test_the_ensemble_averages_every_prediction_for_the_step(agent, demo_path, decay):
+    agent = copy.copy(agent)
+    agent.config = dataclasses.replace(agent.config, ensemble_decay=decay)
     obs = _observations(demo_path)
     chunks = [super(ChunkingAgent, agent).predict(o)[0] for o in obs]  # raw (chunk, 7) predictions
     actions = [agent.predict(o, episodes=[7], steps=[t])[0] for t, o in enumerate(obs)]
     np.testing.assert_allclose(actions[0], chunks[0][0], atol=1e-6)  # step 0: one prediction
-    weights = np.exp(-agent.config.ensemble_decay * np.arange(3))
+    weights = np.exp(-decay * np.arange(3) - max(0.0, -decay * 2))
     expected = (weights[:, None] * np.stack([chunks[0][2], chunks[1][1], chunks[2][0]])).sum(0) / weights.sum()
     np.testing.assert_allclose(actions[2], expected, atol=1e-6)
+    if decay == -1000.0:
+        np.testing.assert_allclose(actions[2], chunks[2][0], atol=1e-6)  # only the newest prediction acts
     again = agent.predict(obs[0], episodes=[7], steps=[0])[0]  # step 0 starts the episode afresh
     np.testing.assert_allclose(again, actions[0], atol=1e-6)
 

@@ -14,6 +14,7 @@ episode each, continued from call to call (a single environment, or a fixed set 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,9 @@ class ChunkingConfig(BCConfig):
     chunk: int = 10
     """Actions predicted per observation (0.5 s at 20 Hz)."""
     ensemble_decay: float = 0.1
-    """Temporal-ensemble weight decay per step of age (ACT's m); 0 averages the predictions equally."""
+    """Temporal ensemble: the i-th oldest prediction for a step weighs exp(-m·i) (ACT's m, which weighs the oldest
+    most); 0 averages the predictions equally, and a negative m weighs the newest most (on a long-suite task it
+    kept a grasp that ACT's weighting let go: ``docs/baseline_probes.md``)."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -38,8 +41,8 @@ class ChunkingConfig(BCConfig):
             raise ValueError(
                 f"a chunking policy regresses its actions: head must be 'deterministic', got {self.head!r}"
             )
-        if self.chunk < 1 or self.ensemble_decay < 0:
-            raise ValueError(f"chunk must be >= 1 and ensemble_decay >= 0, got {self.chunk}, {self.ensemble_decay}")
+        if self.chunk < 1 or not math.isfinite(self.ensemble_decay):
+            raise ValueError(f"chunk must be >= 1 and ensemble_decay finite, got {self.chunk}, {self.ensemble_decay}")
 
 
 @dataclass
@@ -117,7 +120,8 @@ class ChunkingAgent(BCAgent):
             pending.append((step, chunks[row]))
             self._pending[episode] = pending
             self._next_step[episode] = step + 1
-            weights = np.exp(-self.config.ensemble_decay * np.arange(len(pending)))  # oldest first
+            exponents = -self.config.ensemble_decay * np.arange(len(pending))  # oldest first
+            weights = np.exp(exponents - exponents.max())  # the same ratios, and no overflow for any m
             votes = np.stack([chunk[step - made] for made, chunk in pending])
             actions[row] = (weights[:, None] * votes).sum(0) / weights.sum()
         return actions[0] if single else actions

@@ -4,9 +4,9 @@ For every unit, the agent after its last task (``<checkpoints>/units/<unit>/chec
 directory's layout; checked against the submission's hash when it gives one, and loaded as weights only) is
 evaluated on every task of the unit, on the protocol's episodes, exactly as the runner measured the final row of
 ``R``: with the weights the run's strategy lets act on each task (PackNet's masks, from the strategy state the run
-keeps beside it, ``strategy_<K-1>.pt``). A task agrees when the re-measured success lies in the Wilson score interval of the claimed one
-(95 %, ``protocol.episodes`` trials): evaluation is deterministic, so a disagreement means other
-weights, another simulator, or another claim.
+keeps beside it, ``strategy_<K-1>.pt``). A task agrees when the re-measured success lies in the Wilson score
+interval of the claimed one (95 %, ``protocol.episodes`` trials): evaluation is deterministic, so a disagreement
+means other weights, another simulator, or another claim.
 
 With private evaluation states (``lifebot suites private``, a suites folder of held-out starts from a secret
 seed), each task is measured on all of its private states as well: public against private success per task shows
