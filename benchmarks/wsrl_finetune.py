@@ -2,7 +2,7 @@
 
     nice -n 5 python benchmarks/wsrl_finetune.py [--suite goal] [--task PickRedCubeLift] [--demos 50]
         [--bc-steps 3000] [--pretrain-steps 400] [--online-steps 1000] [--warmup 200]
-        [--agent-config policies/wsrl_cpu.yaml] [--temperature 0.01]
+        [--agent-config policies/wsrl_cpu.yaml] [--temperature 0.01] [--set FIELD=VALUE ...]
         [--eval-every 250] [--episodes 20] [--seeds 0,1] [--methods wsrl,wsrl_no_warmup,sac_scratch,rlpd]
         [--out runs/wsrl_finetune]
 
@@ -22,8 +22,10 @@ weights. Budget scale-downs from the paper (20k-1M Cal-QL steps, 5,000 warmup st
 ``--pretrain-steps``, ``--warmup``, ``--online-steps``. Because a few hundred Cal-QL steps from a random actor
 give a policy that rarely succeeds, the actor first gets ``--bc-steps`` of behaviour cloning (lifebot's BC,
 copied into SAC's actor; 0 turns this off; BC's trunk has no LayerNorm, so the actor's LayerNorm is turned off
-for an exact copy) and Cal-QL then trains critics and actor from there. The temperature starts at 0.01
-(``--temperature``; the paper's 1.0 swamps the reward until it has adapted, which takes more than this budget).
+for an exact copy) and Cal-QL pretraining starts from there, as the preset's ``actor_pretraining`` says (the
+CPU preset's ``bc`` becomes ``none`` here: the actor already is the BC agent, and the critics learn its value).
+Every WSRL setting comes from the preset (``--agent-config``); ``--set FIELD=VALUE`` overrides one field
+(``--temperature`` the initial temperature) for a probe. docs/wsrl_probes.md has the probes behind the preset.
 
 Success is measured with the deterministic (mean) action at step 0, every ``--eval-every`` steps and after the
 last step, by an SB3 callback; the dip is the lowest success after step 0. Step 0 of ``wsrl`` is its offline
@@ -42,6 +44,7 @@ the printed step-0 success)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 import time
@@ -53,6 +56,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 
 from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
@@ -121,7 +125,16 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--temperature", type=float, default=0.01, help="initial SAC temperature (learned)")
+    parser.add_argument(
+        "--temperature", type=float, default=None, help="initial SAC temperature (default: the preset's)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a WSRLConfig field of the preset (YAML value), e.g. --set actor_delay=500",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("runs/wsrl_finetune"))
     args = parser.parse_args()
@@ -156,12 +169,24 @@ def main() -> None:
     def make_env():
         return NormalizedStateObservation(LifebotEnv(**env_kwargs), normalizer)
 
+    preset = load_agent_config("wsrl", args.agent_config)
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in {f.name for f in dataclasses.fields(preset)}:
+            parser.error(f"--set {item}: WSRLConfig has no field {name!r}")
+        value = yaml.safe_load(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        overrides[name] = value
+    if args.temperature is not None:
+        overrides["initial_temperature"] = args.temperature
+    preset = dataclasses.replace(preset, **overrides)
+    if args.bc_steps and preset.actor_pretraining == "bc":  # the actor is lifebot's BC agent already
+        preset = dataclasses.replace(preset, actor_pretraining="none")
     base = dataclasses.replace(
-        load_agent_config("wsrl", args.agent_config),
-        warmup_steps=args.warmup,
-        initial_temperature=args.temperature,
-        layer_norm=load_agent_config("wsrl", args.agent_config).layer_norm and not args.bc_steps,
-        device="cpu",
+        preset, warmup_steps=args.warmup, layer_norm=preset.layer_norm and not args.bc_steps, device="cpu"
     )
     offline = OfflineTransitions.of(dataset, base)
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {m: {} for m in methods}
@@ -181,14 +206,20 @@ def main() -> None:
                 )
                 bc.learn(dataset)
                 copy_actor_into_sac(bc.policy, pretrained.policy)
-                bc_note = f"BC {args.bc_steps} steps: success {measure(pretrained):.2f}; then "
+                with torch.no_grad():  # the copy's deterministic action is BC's mean action tanh(mu)
+                    gap = (bc.policy.act(dataset.obs) - pretrained.actor(dataset.obs, deterministic=True)).abs()
+                bc_note = (
+                    f"BC {args.bc_steps} steps: success {measure(pretrained):.2f} "
+                    f"(copy's mean action vs BC's: max gap {gap.max().item():.1e}); then "
+                )
             losses = pretrain_offline(pretrained, offline, args.pretrain_steps, np.random.default_rng(seed))
             with torch.no_grad():
                 q_data = torch.stack(pretrained.critic(dataset.obs, dataset.actions)).mean().item()
+                mc_return = offline.extras["returns"].mean().item()
             pretrain_notes.append(
                 f"seed {seed}: {bc_note}Cal-QL {args.pretrain_steps} steps, "
                 f"final loss {np.mean(losses[-20:]) if losses else float('nan'):.1f}, "
-                f"mean soft Q on demo (s, a) {q_data:.2f}, "
+                f"mean soft Q on demo (s, a) {q_data:.2f} (Monte-Carlo return {mc_return:.2f}), "
                 f"temperature {pretrained.log_ent_coef.detach().exp().item():.4f}"
                 f" ({time.perf_counter() - start:.0f} s)"
             )
@@ -209,6 +240,14 @@ def main() -> None:
             model.learn(total_timesteps=args.online_steps, callback=callback)
             curves[method][seed] = callback.curve
             seconds[(method, seed)] = time.perf_counter() - start
+            filled = model.replay_buffer.size()
+            print(
+                f"  {method} seed {seed}: online buffer {filled} steps, {int(model.replay_buffer.dones[:filled].sum())}"
+                f" episode ends, {int((model.replay_buffer.rewards[:filled] > 0).sum())} successes; temperature "
+                f"{model.log_ent_coef.detach().exp().item():.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
             env.close()
     eval_pool.close()
 
@@ -237,8 +276,11 @@ def main() -> None:
     )
     print(
         f"WSRL: actor from {args.bc_steps} BC steps, {args.pretrain_steps} Cal-QL steps (alpha {base.cql_alpha}, "
-        f"{base.cql_actions} sampled actions), "
-        f"warmup {args.warmup} steps (part of N); temperature from {args.temperature}; torch threads {args.threads}"
+        f"{base.cql_actions} sampled actions, actor pretraining {base.actor_pretraining}), "
+        f"warmup {args.warmup} steps (part of N), actor delay {base.actor_delay}; temperature from "
+        f"{base.initial_temperature} (lr {base.temperature_learning_rate}, target entropy {base.target_entropy}); "
+        f"actor lr {base.actor_learning_rate}; reward x{base.reward_scale} {base.reward_bias:+}; "
+        f"overrides {overrides}; torch threads {args.threads}"
     )
     print(
         f"success on fixed evaluation states 0..{args.episodes - 1} (deterministic action), "

@@ -268,6 +268,84 @@ def test_wsrl_online_update_is_utd_critic_minibatches_then_one_actor_step(datase
     assert step(agent.model.critic.optimizer) == 2 * 6 and step(agent.model.actor.optimizer) == 6
 
 
+def test_wsrl_actor_delay_trains_only_the_critics_for_its_first_online_updates(dataset):
+    import dataclasses
+
+    from lifebot.agents.wsrl import WSRLAgent
+
+    agent = WSRLAgent.from_dataset(dataclasses.replace(tiny_config("wsrl"), actor_delay=3), dataset)
+    temperature = agent.model.log_ent_coef.item()
+    env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+    agent.learn_online(env, 10)  # 4 warmup steps, 6 updates: the first 3 critic-only
+    env.close()
+    step = lambda optimizer: int(optimizer.state_dict()["state"][0]["step"])  # noqa: E731
+    assert step(agent.model.critic.optimizer) == 2 * 6 and step(agent.model.actor.optimizer) == 3
+    assert step(agent.model.ent_coef_optimizer) == 3 and agent.model.log_ent_coef.item() != temperature
+
+
+def test_wsrl_actor_anchor_holds_the_actor_near_its_online_start(dataset):
+    import dataclasses
+
+    from lifebot.agents.wsrl import WSRLAgent
+
+    gaps = {}
+    for weight in (0.0, 100.0):
+        agent = WSRLAgent.from_dataset(dataclasses.replace(tiny_config("wsrl"), actor_anchor=weight), dataset)
+        obs = agent.transitions(dataset).obs
+        with torch.no_grad():
+            start = agent.model.actor(obs, deterministic=True)
+        env = LifebotEnv(suite="goal", task=TASK, control_mode=FAST)
+        agent.learn_online(env, 30)
+        env.close()
+        with torch.no_grad():
+            gaps[weight] = (agent.model.actor(obs, deterministic=True) - start).abs().mean().item()
+            if weight:  # the anchor is the actor as the online phase found it
+                assert torch.allclose(agent.model.anchor(obs, deterministic=True), start)
+    assert 0 < gaps[100.0] < gaps[0.0]
+
+
+@pytest.mark.parametrize("mode", ["calql", "bc", "none"])
+def test_wsrl_actor_pretraining_modes(dataset, mode):
+    import dataclasses
+
+    from lifebot.agents.wsrl import WSRLAgent, actor_nll
+
+    agent = WSRLAgent.from_dataset(dataclasses.replace(tiny_config("wsrl"), actor_pretraining=mode), dataset)
+    data = agent.transitions(dataset)
+    actor = [p.detach().clone() for p in agent.model.actor.parameters()]
+    critic = [p.detach().clone() for p in agent.model.critic.parameters()]
+    with torch.no_grad():
+        nll = actor_nll(agent.model.actor, data.obs, data.actions).item()
+    agent.learn(data, steps=20)
+    changed = lambda before, module: any(  # noqa: E731
+        not torch.equal(a, b) for a, b in zip(before, module.parameters(), strict=True)
+    )
+    assert changed(critic, agent.model.critic)  # the critics learn in every mode
+    assert changed(actor, agent.model.actor) == (mode != "none")
+    if mode == "bc":  # the actor imitates the demonstrations
+        with torch.no_grad():
+            assert actor_nll(agent.model.actor, data.obs, data.actions).item() < nll
+    with pytest.raises(ValueError, match="actor_pretraining must be one of"):
+        dataclasses.replace(tiny_config("wsrl"), actor_pretraining="sac")
+
+
+def test_wsrl_offline_transitions_end_at_each_demos_first_success(dataset):
+    import dataclasses
+
+    from lifebot.agents.wsrl import OfflineTransitions, until_success
+
+    rows, dones = until_success(torch.tensor([0, 0, 1, 1, 1, 0, 1, 1.0]), torch.tensor([0, 0, 0, 0, 1, 0, 0, 1.0]))
+    assert rows.tolist() == [0, 1, 2, 5, 6] and dones.tolist() == [0, 0, 1, 0, 1]
+    config = tiny_config("wsrl")
+    cut = OfflineTransitions.of(dataset, config)
+    full = OfflineTransitions.of(dataset, dataclasses.replace(config, offline_until_success=False))
+    assert len(full.obs) == len(dataset.obs) and torch.equal(full.extras["rewards"], dataset.rewards)
+    ends = cut.extras["dones"] > 0
+    assert int(ends.sum()) == int(dataset.dones.sum())  # one terminal row per demonstration
+    assert torch.all(cut.extras["rewards"][ends] > 0) and not torch.any(cut.extras["rewards"][~ends] > 0)
+    assert len(cut.obs) < len(full.obs)
+
+
 def test_wsrl_online_phase_draws_no_offline_transition_without_retention(dataset):
     from lifebot.agents.wsrl import SymmetricReplayBuffer, WSRLAgent
 

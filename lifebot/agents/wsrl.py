@@ -9,7 +9,10 @@ Three phases:
    ``n_critics`` (10) LayerNorm critics whose target is the minimum of a random 2, ``utd`` critic minibatches
    per environment step, then one actor update that maximises the minimum over all critics.
 
-Every knob is a :class:`WSRLConfig` field whose default is the paper's code's, cited in its docstring.
+Every knob is a :class:`WSRLConfig` field whose default is the paper's code's, cited in its docstring, or says
+why not. The CPU preset adds what docs/wsrl_probes.md measured keeps a BC offline start alive on this budget:
+the actor kept at BC in pretraining (``actor_pretraining``), critic-only online updates first
+(``actor_delay``), and a pull of the actor towards its online start (``actor_anchor``).
 SB3 keeps the replay buffer, logging and callbacks; WSRL overrides the update (``train``) and the warmup
 action choice (``_sample_action``). :class:`WSRLAgent` puts it behind lifebot's agent contract.
 """
@@ -117,6 +120,7 @@ class WSRLPolicy(SACPolicy):
 
 
 REDUCTIONS = ("min", "mean")
+ACTOR_PRETRAINING = ("calql", "bc", "none")
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,19 @@ class WSRLConfig:
     temperature_learning_rate: float = 1e-4
     """Temperature Adam step size (``sac_config.py``: ``temperature_optimizer_kwargs.learning_rate = 1e-4``)."""
     initial_temperature: float = 1.0
-    """Initial SAC temperature α (``sac_config.py``: ``temperature_init = 1.0``); its target entropy is −dim(A)."""
+    """Initial SAC temperature α (``sac_config.py``: ``temperature_init = 1.0``). With
+    ``temperature_learning_rate: 0`` it stays fixed."""
+    target_entropy: float | None = None
+    """Entropy the temperature is tuned towards; ``None`` is SB3's −dim(A). (Not checked against the paper's
+    ``sac_config.py`` here: jaxrl_m-style SAC agents, which the paper's code builds on, default to
+    ``-action_dim / 2``.)"""
+    actor_pretraining: str = "calql"
+    """What the actor does in offline pretraining: ``calql`` (maximise the Cal-QL critic: the paper's code),
+    ``bc`` (maximise the demonstrations' log-likelihood, while the critics learn the value of that policy with
+    Cal-QL's regulariser) or ``none`` (the actor is left as it is, e.g. copied from a BC agent)."""
+    actor_delay: int = 0
+    """Online updates, after the warmup, that train the critics only; the actor and temperature start after
+    them (the paper's code: 0; its warmup alone re-fits the critic to the policy's own rollouts)."""
     utd: int = 4
     """Update-to-data ratio: per environment step the batch is split into ``utd`` critic minibatches, then one
     actor and temperature update on the whole batch (``launch_wsrl_finetune.sh``: ``--utd 4``;
@@ -172,6 +188,17 @@ class WSRLConfig:
     offline_method: str = "calql"
     """Offline pretraining: ``calql`` (CQL with the push-down bounded below by Monte-Carlo returns; the paper's
     WSRL starts from Cal-QL) or ``cql``."""
+    actor_anchor: float = 0.0
+    """Weight of a pull of the actor's mean action towards the one it had when the online phase began, on the
+    online batch's states (no offline data): ``actor_anchor · mean|Q| · ‖tanh μ − tanh μ₀‖²`` is added to the
+    actor loss, TD3+BC's scaling (its α = 2.5 is an anchor of 0.4). The paper's code has none (0); see
+    docs/wsrl_probes.md for why the CPU preset uses one."""
+    offline_until_success: bool = True
+    """Offline transitions end at each demonstration's first rewarded step, made terminal there: lifebot's
+    episodes terminate when the goal first holds, while its demonstrations go on holding it (PickRedCubeLift,
+    10 demos: reward on the last 31 of ~55 steps), so without the cut Monte-Carlo returns and TD targets
+    credit success with ~31 rewards offline and one online (the paper's D4RL data has no such mismatch; see
+    docs/wsrl_probes.md)."""
     pretrain_batch_size: int = 256
     """Batch of each offline (Cal-QL) step (``finetune.py``'s default ``--batch_size 256`` for Cal-QL runs)."""
     pretrain_steps: int = 20_000
@@ -191,10 +218,19 @@ class WSRLConfig:
             "offline_method": (self.offline_method in ("calql", "cql"), "'calql' or 'cql'"),
             "target_critics": (1 <= self.target_critics <= self.n_critics, "between 1 and n_critics"),
             "utd": (self.utd >= 1 and self.batch_size % self.utd == 0, "at least 1 and divide batch_size"),
+            "actor_pretraining": (self.actor_pretraining in ACTOR_PRETRAINING, f"one of {ACTOR_PRETRAINING}"),
+            "actor_delay": (self.actor_delay >= 0, "at least 0"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
                 raise ValueError(f"wsrl config: {name} must be {expected}, got {getattr(self, name)!r}")
+
+
+def actor_nll(actor, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+    """Negative log-likelihood of ``actions`` under SB3's tanh-Gaussian actor."""
+    mean, log_std, _ = actor.get_action_dist_params(obs)
+    distribution = actor.action_dist.proba_distribution(mean, log_std)
+    return -distribution.log_prob(actions.clamp(-ACTION_CLAMP, ACTION_CLAMP)).mean()
 
 
 class WSRL(SAC):
@@ -213,6 +249,12 @@ class WSRL(SAC):
         ):
             for group in optimizer.param_groups:
                 group["lr"] = lr
+
+    anchor = None  # the actor at the start of the online phase (``actor_anchor``)
+
+    def _setup_learn(self, *args, **kwargs):
+        self.anchor = None  # each online phase anchors to the actor it starts from
+        return super()._setup_learn(*args, **kwargs)
 
     def _sample_action(self, learning_starts, action_noise=None, n_envs=1):
         # The warmup rolls out the (pretrained) policy rather than uniform random actions.
@@ -243,10 +285,19 @@ class WSRL(SAC):
     def actor_step(self, obs: th.Tensor, regularizer=None) -> float:
         """Maximise the ensemble's ``actor_reduction`` of Q minus α log π (then the temperature's step)."""
         ent_coef = th.exp(self.log_ent_coef.detach())
+        if self.wsrl.actor_anchor > 0 and self.anchor is None:  # the actor as the online phase found it
+            self.anchor = self.policy.make_actor()
+            self.anchor.load_state_dict(self.actor.state_dict())
+            self.anchor.requires_grad_(False)
         actions_pi, log_prob = self.actor.action_log_prob(obs)
         q_all = th.cat(self.critic(obs, actions_pi), dim=1)
         q_pi = q_all.min(dim=1).values if self.wsrl.actor_reduction == "min" else q_all.mean(dim=1)
         actor_loss = (ent_coef * log_prob - q_pi).mean()
+        if self.wsrl.actor_anchor > 0:
+            with th.no_grad():
+                anchor_actions = self.anchor(obs, deterministic=True)
+            pull = (self.actor(obs, deterministic=True) - anchor_actions).pow(2).sum(dim=1).mean()
+            actor_loss = actor_loss + self.wsrl.actor_anchor * q_pi.abs().mean().detach() * pull
         if regularizer is not None:
             actor_loss = actor_loss + regularizer()
         self.actor.optimizer.zero_grad()
@@ -254,6 +305,16 @@ class WSRL(SAC):
         self.actor.optimizer.step()
         self.temperature_step(obs)
         return float(actor_loss.detach())
+
+    def imitation_step(self, obs: th.Tensor, actions: th.Tensor, regularizer=None) -> float:
+        """One actor step on the negative log-likelihood of ``actions`` (``actor_pretraining: bc``)."""
+        loss = actor_nll(self.actor, obs, actions)
+        if regularizer is not None:
+            loss = loss + regularizer()
+        self.actor.optimizer.zero_grad()
+        loss.backward()
+        self.actor.optimizer.step()
+        return float(loss.detach())
 
     def critic_step(self, loss: th.Tensor) -> float:
         self.critic.optimizer.zero_grad()
@@ -278,12 +339,14 @@ class WSRL(SAC):
             for part in th.chunk(th.arange(batch_size, device=self.device), self.wsrl.utd):
                 minibatch = ReplayBufferSamples(*(column[part] for column in data[:5]))
                 critic_losses.append(self.critic_step(self.td_loss(minibatch)))
-            actor_losses.append(self.actor_step(data.observations))
+            if self.num_timesteps > self.learning_starts + self.wsrl.actor_delay:
+                actor_losses.append(self.actor_step(data.observations))
         self._n_updates += gradient_steps
         self.critic_losses.append(float(np.mean(critic_losses)))
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/critic_loss", float(np.mean(critic_losses)))
-        self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
+        if actor_losses:
+            self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
 
 
 def make_wsrl(env, config: WSRLConfig, warmup: bool = True, **sac_kwargs) -> WSRL:
@@ -301,6 +364,7 @@ def make_wsrl(env, config: WSRLConfig, warmup: bool = True, **sac_kwargs) -> WSR
         train_freq=1,
         gradient_steps=1,
         ent_coef=f"auto_{config.initial_temperature}",
+        target_entropy="auto" if config.target_entropy is None else float(config.target_entropy),
         seed=config.seed,
         device=config.device,
         policy_kwargs={
@@ -366,14 +430,33 @@ class OfflineTransitions:
 
     @classmethod
     def of(cls, dataset: DemoDataset, config: WSRLConfig) -> OfflineTransitions:
-        extras = {"next_obs": dataset.next_obs, "rewards": dataset.rewards, "dones": dataset.dones}
-        extras["returns"] = returns_to_go(dataset.rewards, dataset.dones, config)
-        return cls(dataset.obs, dataset.actions, extras)
+        rows, dones = th.arange(len(dataset.obs)), dataset.dones.clone()
+        if config.offline_until_success:
+            rows, dones = until_success(dataset.rewards, dataset.dones)
+        rewards = dataset.rewards[rows]
+        extras = {"next_obs": dataset.next_obs[rows], "rewards": rewards, "dones": dones}
+        extras["returns"] = returns_to_go(rewards, dones, config)
+        return cls(dataset.obs[rows], dataset.actions[rows], extras)
+
+
+def until_success(rewards: th.Tensor, dones: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    """Rows of each demonstration (consecutive rows, each ending with ``done``) up to its first rewarded step,
+    and their dones with that step terminal."""
+    keep, new_dones, cut = [], [], False
+    for row, (reward, done) in enumerate(zip(rewards.tolist(), dones.tolist(), strict=True)):
+        if not cut:
+            keep.append(row)
+            new_dones.append(1.0 if (reward > 0 or done) else 0.0)
+            cut = reward > 0
+        if done:
+            cut = False
+    return th.tensor(keep), th.tensor(new_dones, dtype=dones.dtype)
 
 
 def pretrain_offline(model: WSRL, data, steps: int, rng: np.random.Generator, regularizer=None) -> list[float]:
     """Cal-QL / CQL pretraining of ``model``'s actor and critic ensemble on offline transitions (with
-    ``extras``: :class:`OfflineTransitions`); one critic and one actor update per step. Returns critic losses."""
+    ``extras``: :class:`OfflineTransitions`); one critic and (``actor_pretraining``) one actor update per step.
+    Returns critic losses."""
     config, device = model.wsrl, model.device
     action_dim = data.actions.shape[1]
     log_uniform_density = action_dim * np.log(0.5)  # uniform on [-1, 1]^d
@@ -402,7 +485,10 @@ def pretrain_offline(model: WSRL, data, steps: int, rng: np.random.Generator, re
         # ensemble size (a mean here would divide α by n_critics).
         conservative = (pushed_down - q_data).mean(dim=1).sum()
         losses.append(model.critic_step(td_loss + config.cql_alpha * conservative))
-        model.actor_step(obs, regularizer)
+        if config.actor_pretraining == "calql":
+            model.actor_step(obs, regularizer)
+        elif config.actor_pretraining == "bc":
+            model.imitation_step(obs, batch.actions, regularizer)
     return losses
 
 
@@ -431,9 +517,7 @@ class ActorPolicy(nn.Module):
         self.actor = actor
 
     def loss(self, obs: th.Tensor, actions: th.Tensor, images=None) -> th.Tensor:
-        mean, log_std, _ = self.actor.get_action_dist_params(obs)
-        distribution = self.actor.action_dist.proba_distribution(mean, log_std)
-        return -distribution.log_prob(actions.clamp(-ACTION_CLAMP, ACTION_CLAMP)).mean()
+        return actor_nll(self.actor, obs, actions)
 
     def act(self, obs: th.Tensor, deterministic: bool = True, images=None) -> th.Tensor:
         return self.actor(obs, deterministic=deterministic)
