@@ -26,10 +26,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
+from lifebot.agents.config import parse_options  # noqa: E402
 from lifebot.agents.registry import agent_class, load_agent_config  # noqa: E402
 from lifebot.atomic import atomic_output  # noqa: E402
+from lifebot.configs import ConfigError  # noqa: E402
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset  # noqa: E402
 from lifebot.envs.control import DEFAULT_CONTROL_MODE  # noqa: E402
@@ -44,7 +45,7 @@ AGENTS = ("bc", "chunking")  # the imitation agents, each with its policies/<age
 def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path, seed: int) -> dict:
     start = time.perf_counter()
     config = dataclasses.replace(
-        load_agent_config(agent_name), steps=args.steps, seed=seed, device="cpu", **agent_options(args.options)
+        load_agent_config(agent_name), steps=args.steps, seed=seed, device="cpu", **args.agent_fields
     )
     dataset = DemoDataset([path], max_demos_per_file=args.demos)
     agent = agent_class(agent_name).from_dataset(config, dataset)
@@ -65,14 +66,6 @@ def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path,
         "train_s": trained - start,
         "eval_s": time.perf_counter() - trained,
     }
-
-
-def agent_options(options: list[str]) -> dict:
-    """``key=value`` strings as config fields (values read as YAML scalars)."""
-    pairs = [option.partition("=") for option in options]
-    if bad := [key for key, sep, _ in pairs if not sep or not key]:
-        raise SystemExit(f"--options: expected key=value, got {bad}")
-    return {key: yaml.safe_load(value) for key, _, value in pairs}
 
 
 def cell_key(agent: str, suite: str, task: str, seed: int) -> str:
@@ -160,6 +153,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/baseline_card"))
     parser.add_argument("--report", type=Path, default=Path("docs/baseline_card"))
     args = parser.parse_args()
+    try:
+        args.agent_fields = parse_options(args.options, "--options")
+    except ConfigError as exc:
+        parser.error(str(exc))
     set_threads()
 
     settings = f"d{args.demos}_n{args.noise}_s{args.steps}_e{args.episodes}_{args.control_mode}"

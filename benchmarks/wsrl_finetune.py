@@ -56,13 +56,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import yaml  # noqa: E402
 from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 
 from lifebot.agents.bc import BCAgent, BCConfig  # noqa: E402
+from lifebot.agents.config import parse_options  # noqa: E402
 from lifebot.agents.registry import load_agent_config  # noqa: E402
 from lifebot.agents.transfer import NormalizedStateObservation, copy_actor_into_sac  # noqa: E402
 from lifebot.agents.wsrl import OfflineTransitions, make_rlpd, make_wsrl, pretrain_offline  # noqa: E402
+from lifebot.configs import ConfigError  # noqa: E402
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset, flatten_state  # noqa: E402
 from lifebot.envs.gym_env import LifebotEnv  # noqa: E402
@@ -170,16 +171,16 @@ def main() -> None:
         return NormalizedStateObservation(LifebotEnv(**env_kwargs), normalizer)
 
     preset = load_agent_config("wsrl", args.agent_config)
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
+    try:
+        overrides = parse_options(args.set, "--set")
+    except ConfigError as exc:
+        parser.error(str(exc))
+    for name, value in overrides.items():
         if name not in {f.name for f in dataclasses.fields(preset)}:
-            parser.error(f"--set {item}: WSRLConfig has no field {name!r}")
-        value = yaml.safe_load(value)
+            parser.error(f"--set {name}={value}: WSRLConfig has no field {name!r}")
         if isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
             with contextlib.suppress(ValueError):
-                value = float(value)
-        overrides[name] = value
+                overrides[name] = float(value)
     if args.temperature is not None:
         overrides["initial_temperature"] = args.temperature
     preset = dataclasses.replace(preset, **overrides)

@@ -443,7 +443,9 @@ def test_verify_re_measures_packnet_rows_with_each_tasks_own_weights(tmp_path, c
     document = json.loads(submission.read_text())
     unit = unit_dir(run, 0, 0)
     agent = load_agent(final_checkpoint(run, 0, 0, 2))
-    packnet = restore_strategy("packnet", document["strategy"]["config"], agent, strategy_file(unit, 1), 0, "test")
+    packnet = restore_strategy(
+        "packnet", document["strategy"]["config"], lambda: agent, strategy_file(unit, 1), 0, "test"
+    )
     first, last = packnet.policy_for(0), packnet.policy_for(1)
     assert last is agent and first is not agent
     full = agent.policy.state_dict()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ def config_from_dict(cls: type, data: Any, source: str = "<config>"):
     if unknown:
         raise ConfigError(source, unknown[0], f"unknown field (known: {', '.join(sorted(names))})")
     return cls(**{k: _coerce(v, hints[k], source, k) for k, v in data.items()})
+
+
+def parse_options(options: Sequence[str], flag: str) -> dict[str, Any]:
+    """``key=value`` strings as config fields, each value read as a YAML scalar (``ewc_lambda=300`` is a number,
+    ``x=abc`` a string); a malformed one is refused naming ``flag``."""
+    fields: dict[str, Any] = {}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key:
+            raise ConfigError(flag, option, "expected key=value")
+        fields[key.strip()] = yaml.safe_load(value)
+    return fields
 
 
 def load_config(cls: type, path: str | Path):

@@ -14,6 +14,11 @@ from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
 MODEL_SELECTIONS = ("last", "libero")
 
 
+def curve_length(steps_per_task: int, online_steps: int) -> int:
+    """Length of a task's learning curve: its online steps for an online agent, else its gradient steps."""
+    return online_steps or steps_per_task
+
+
 def curve_points(curve_steps: int, points: int) -> list[int]:
     """Steps into a task of its ``points`` evenly spaced learning-curve evaluations (the last ends the task)."""
     return [round(curve_steps * (e + 1) / points) for e in range(points)]
@@ -106,8 +111,8 @@ class RunConfig:
 
     @property
     def curve_steps(self) -> int:
-        """Length of a task's learning curve: its online steps for an online agent, else its gradient steps."""
-        return self.online_steps or self.steps_per_task
+        """Length of a task's learning curve (:func:`curve_length`)."""
+        return curve_length(self.steps_per_task, self.online_steps)
 
     @property
     def eval_steps(self) -> list[int]:

@@ -210,11 +210,12 @@ def strategy_file(directory: Path, k: int) -> Path:
     return directory / "checkpoints" / f"strategy_{k}.pt"
 
 
-def restore_strategy(name: str, settings: dict, agent, state: Path | None, seed: int, source: str) -> Strategy:
-    """Strategy ``name`` (config ``settings``) around ``agent``, with the memory saved at ``state`` if given."""
+def restore_strategy(name: str, settings: dict, agent_factory, state: Path | None, seed: int, source: str) -> Strategy:
+    """Strategy ``name`` (config ``settings``) on agents from ``agent_factory``, with the memory saved at ``state``
+    if given."""
     strategy_class = STRATEGIES[name]
     config = config_from_dict(strategy_class.config_class, settings, source)
-    strategy = strategy_class(lambda: agent, config, seed=seed)
+    strategy = strategy_class(agent_factory, config, seed=seed)
     if state is not None:
         strategy.load_state_dict(torch.load(state, weights_only=True)["strategy"])
     return strategy
@@ -265,10 +266,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
             agent.policy.load_state_dict(initial.policy.state_dict())
         return agent
 
-    strategy_class = STRATEGIES[config["strategy"]]
     source = f"{root / RUN_FILE}: strategy_config"
-    strategy_config = config_from_dict(strategy_class.config_class, record.get("strategy_config", {}), source)
-    strategy = strategy_class(make_agent, strategy_config, seed=seed)
+    strategy = restore_strategy(config["strategy"], record.get("strategy_config", {}), make_agent, None, seed, source)
     if unit.tasks_done:
         last = unit.tasks_done - 1
         strategy.agent = cls.load(_agent_file(directory, last))  # with its random states

@@ -28,7 +28,7 @@ from jsonschema import Draft202012Validator, validators
 
 from lifebot.envs.control import CONTROL_MODES
 from lifebot.jsonio import parse_json, read_text
-from lifebot.lifelong.config import MODEL_SELECTIONS, RunConfig, curve_points
+from lifebot.lifelong.config import MODEL_SELECTIONS, RunConfig, curve_length, curve_points
 from lifebot.lifelong.metrics import METRIC_SETS
 from lifebot.lifelong.results import unit_name
 from lifebot.submission.make import SUBMISSION_SCHEMA, metric_claims
@@ -302,7 +302,7 @@ def config_problems(document: dict, suite: Suite) -> list[Problem]:
             problems.append(Problem(f"protocol.{key}", f"is {_short(protocol[key])}; one of {', '.join(known)}"))
     if problems:
         return problems
-    curve_steps = config["online_steps"] or config["steps_per_task"]
+    curve_steps = curve_length(config["steps_per_task"], config["online_steps"])
     implied = {
         "suite": ("suite.name", document["suite"]["name"]),
         "agent": ("agent.name", document["agent"]["name"]),

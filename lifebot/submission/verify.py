@@ -100,7 +100,8 @@ def verify_submission(
                     )
                     continue
             source = f"{path}: strategy.config"
-            acting = restore_strategy(strategy["name"], strategy["config"], agent, state, unit["seed"], source)
+            made = lambda agent=agent: agent  # noqa: E731  (the strategy's agent is the checkpoint's)
+            acting = restore_strategy(strategy["name"], strategy["config"], made, state, unit["seed"], source)
             policies = [acting.policy_for(j) for j in range(len(order))]  # as the runner measured R's last row
             measured = pool.success_rates_each(policies, suite, order, protocol["episodes"], control_mode=mode)
             hidden = [None] * len(order)

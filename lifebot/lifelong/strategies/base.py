@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from lifebot.agents.config import config_from_dict, load_config
-from lifebot.configs import ConfigError
+from lifebot.agents.config import config_from_dict, load_config, parse_options
 from lifebot.registry import Registry, registers
 
 STRATEGIES: Registry[type] = Registry("strategy", plugins="lifebot.strategies")
@@ -42,11 +40,7 @@ def load_strategy_config(name: str, path: str | Path | None = None, options: Seq
     """
     cls = STRATEGIES[name].config_class
     data: dict[str, Any] = dataclasses.asdict(load_config(cls, path)) if path else {}
-    for option in options:
-        key, sep, value = option.partition("=")
-        if not sep or not key:
-            raise ConfigError("--strategy-options", option, "expected key=value")
-        data[key.strip()] = yaml.safe_load(value)
+    data.update(parse_options(options, "--strategy-options"))
     return config_from_dict(cls, data, f"strategy {name} config")
 
 
