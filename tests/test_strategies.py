@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import numpy as np
 import pytest
@@ -136,7 +137,8 @@ def test_packnet_prunes_the_configured_share_of_free_weights():
 
 
 def test_packnet_on_idm_leaves_the_frozen_encoder_alone():
-    strategy = packnet(lambda: make_agent(IDMAgent, IDMConfig))
+    whole_state = partial(IDMConfig, encoder_input="state", policy_hidden=())  # φ is BC's trunk, the head linear
+    strategy = packnet(lambda: make_agent(IDMAgent, whole_state))
     trunk = {n: p.detach().clone() for n, p in strategy.agent.policy.trunk.named_parameters()}
     strategy.learn_task(task_data(0), steps=60)
     assert set(strategy.masks) == {"head.weight"} and set(trained_parameters(strategy.agent)) == {

@@ -137,13 +137,19 @@ class Agent(abc.ABC):
         )
 
     @classmethod
+    def upgrade_config(cls, fields: dict) -> dict:
+        """A checkpoint's config fields, with what older checkpoints lacked filled in as they meant it (whenever a
+        new field's default differs from what such a checkpoint was trained with)."""
+        return fields
+
+    @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> Agent:
         """The agent saved at ``path``, random states included (checkpoints from before they were saved load
         without them)."""
         document = load_checkpoint(path)
         if document["agent"] != cls.name:
             raise CheckpointError(path, f"holds a {document['agent']!r} agent, not {cls.name!r}")
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in document["config"].items()}
+        fields = cls.upgrade_config({k: tuple(v) if isinstance(v, list) else v for k, v in document["config"].items()})
         config = cls.config_class(**{**fields, **({"device": device} if device else {})})
         normalizer = Normalizer(
             np.asarray(document["normalizer"]["mean"], dtype=np.float32),

@@ -109,6 +109,10 @@ class BCPolicy(nn.Module):
             in_dim = len(columns) + sum(encoder.out_dim for encoder in self.encoders.values())
         width = config.hidden[-1]
         self.trunk = nn.Sequential(mlp(in_dim, config.hidden[:-1], width), nn.ReLU())
+        self.build_head(width, config)
+
+    def build_head(self, width: int, config: BCConfig) -> None:
+        """The action head of ``config.head`` on ``width`` features (subclasses with other trunks share it)."""
         self.gaussian = config.head == "gaussian"  # lifebot.agents.transfer reads this
         self.regression = config.head == "deterministic"
         if config.head == "mixture":

@@ -42,6 +42,11 @@ def copy_actor_into_sac(source, sac_policy) -> None:
 
     After the copy, ``sac.predict(obs, deterministic=True)`` equals the source's deterministic action.
     """
+    if not getattr(source, "transferable", True):
+        raise ValueError(
+            "this actor sees part of the state through its encoder and the rest beside it; SAC's actor "
+            "is one MLP on the whole state: use encoder_input state and policy_hidden []"
+        )
     if not (source.gaussian or source.regression):
         raise ValueError("a Gaussian-mixture actor has no single-Gaussian SAC equivalent: use head gaussian")
     actor = sac_policy.actor

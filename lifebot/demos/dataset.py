@@ -82,6 +82,7 @@ class DemoDataset(Dataset):
             raise ValueError("DemoDataset needs at least one demonstration file")
         self.sequence_length = sequence_length
         obs, next_obs, actions, rewards, dones, images = [], [], [], [], [], {k: [] for k in image_keys}
+        episode_ends: list[np.ndarray] = []
         self.windows: list[int] = []
         offset = 0
         self.instructions: list[str] = []
@@ -106,6 +107,7 @@ class DemoDataset(Dataset):
                     dones.append(episode.dones)
                     for k in image_keys:
                         images[k].append(episode.obs[k])
+                    episode_ends.append(np.full(length, offset + length - 1, dtype=np.int64))
                     self.windows += range(offset, offset + length - sequence_length + 1)
                     offset += length
         self.control_mode = modes.pop()  # what a policy trained on this data expects at evaluation
@@ -119,6 +121,8 @@ class DemoDataset(Dataset):
         self.rewards = torch.from_numpy(np.concatenate(rewards).astype(np.float32))
         self.dones = torch.from_numpy(np.concatenate(dones).astype(np.float32))
         self.images = {k: torch.from_numpy(np.concatenate(v)) for k, v in images.items()}
+        # the row of each row's episode's last step: next_obs[t + k - 1] is o_{t+k} while it is not past it
+        self.episode_end = torch.from_numpy(np.concatenate(episode_ends))
 
     @property
     def obs_dim(self) -> int:

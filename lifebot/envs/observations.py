@@ -25,6 +25,7 @@ from lifebot.envs.task_encoding import ENCODING_SIZE, encode_instruction
 
 MAX_OBJECTS = 10
 SLOT_SIZE = 12
+SLOT_EEF_RELATIVE = range(7, 10)  # a slot's position relative to the end effector: the robot's pose, seen from it
 PROPRIO_SIZE = 30
 STATE_KEYS = ("proprio", "objects", "task")
 STATE_SHAPES = {"proprio": (PROPRIO_SIZE,), "objects": (MAX_OBJECTS * SLOT_SIZE,), "task": (ENCODING_SIZE,)}

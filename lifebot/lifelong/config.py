@@ -36,8 +36,9 @@ class RunConfig:
     agent_config: str = ""
     """YAML file with the agent's config (default ``policies/<agent>.yaml``); the unit's seed replaces its seed."""
     init_checkpoint: str = ""
-    """Agent checkpoint every unit starts from (its weights, config and observation normalizer), e.g. an IDM
-    encoder pretrained on the ``pretrain`` suite; required for ``idm``, whose encoder is otherwise random."""
+    """Agent checkpoint every unit starts from (its weights and observation normalizer, and its config unless
+    ``agent_config`` is given: e.g. ``freeze_encoder: false`` to fine-tune a pretrained encoder), e.g. an IDM
+    encoder pretrained on the ``pretrain`` suite; required for ``idm`` unless its objective is ``none``."""
     strategy: str = "sequential"
     """Lifelong strategy (``lifebot.lifelong.strategies.STRATEGIES``)."""
     strategy_config: str = ""
@@ -106,8 +107,11 @@ class RunConfig:
             raise ConfigError("RunConfig", "model_selection", problem)
         load_strategy_config(self.strategy, self.strategy_config or None, self.strategy_options)
         if self.agent == "idm" and not self.init_checkpoint:
-            problem = "is required: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)"
-            raise ConfigError("RunConfig", "init_checkpoint", problem)
+            from lifebot.agents.registry import load_agent_config
+
+            if load_agent_config(self.agent, self.agent_config or None).objective != "none":
+                problem = "is required: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)"
+                raise ConfigError("RunConfig", "init_checkpoint", problem)
 
     @property
     def curve_steps(self) -> int:

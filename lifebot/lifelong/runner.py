@@ -77,6 +77,14 @@ def plan_run(config: RunConfig) -> dict:
         if start.name != config.agent:
             raise ValueError(f"{config.init_checkpoint}: holds a {start.name!r} agent, not the run's {config.agent!r}")
         agent_config = start.config
+        if config.agent_config:  # another config on the same weights (e.g. the encoder fine-tuned, not frozen)
+            agent_config = load_agent_config(config.agent, config.agent_config)
+            fits = type(start)(agent_config, start.obs_dim, start.normalizer, start.control_mode)
+            try:
+                fits.policy.load_state_dict(start.policy.state_dict())
+            except RuntimeError as exc:
+                problem = f"does not fit {config.init_checkpoint}'s weights: {exc}"
+                raise ValueError(f"{config.agent_config}: {problem}") from None
     else:
         agent_config = load_agent_config(config.agent, config.agent_config or None)
     protocol = {
