@@ -1,94 +1,226 @@
-"""Inverse-dynamics pretraining vs behaviour cloning from scratch, at several demonstration counts.
+"""Encoder pretraining on the pretraining pool vs training from scratch, at several demonstration counts.
 
-    python benchmarks/idm_vs_scratch.py [--pool-demos 10] [--suite goal] [--tasks 3] [--counts 2 5 10 25]
-                                        [--idm-steps 3000] [--steps 2000] [--episodes 20] [--out runs/idm]
+    python benchmarks/idm_vs_scratch.py [--suite goal] [--tasks 5] [--counts 2 5 10 25] [--seeds 0 1 2]
+        [--pool-tasks 40] [--pool-demos 10] [--pretrain-steps 3000] [--steps 2000] [--episodes 20]
+        [--encoder-input objects] [--gap 1] [--methods scratch bc-pre idm idm-ft] [--out runs/idm]
+        [--figure docs/idm_vs_scratch.png]
 
-The encoder is pretrained on the ``pretrain`` suite's demonstrations (all 40 tasks); each target task then gets a
-BC head on the frozen encoder (``idm``, the paper's protocol) or fine-tunes encoder and head together
-(``idm-ft``), and a BC agent of the same shape learns from scratch, on the first N demonstrations. All use the
-pool's observation normalizer and are evaluated on the same fixed states.
+One agent shape (:class:`~lifebot.agents.idm.IDMAgent`: an encoder on ``--encoder-input``, a policy MLP on it
+and the rest of the state), four ways to get its encoder: ``scratch`` (none, learnt with the policy),
+``bc-pre`` (multitask BC on the pool, frozen), ``idm`` (inverse dynamics on the pool, frozen: the paper's
+protocol) and ``idm-ft`` (inverse dynamics, fine-tuned with the policy). Each seed pretrains once per
+objective on the ``pretrain`` suite's demonstrations; the encoder is cached under ``--out/pretrained`` (a rerun
+with the same settings loads it), and every (method, task, demos, seed) success is cached in
+``--out/results_<key>.json`` as it is measured, so an interrupted grid resumes. All agents use the pool's
+observation normalizer and are evaluated on the target suite's fixed states. Prints mean success over the tasks
+per seed, then the mean, standard deviation and range over seeds; writes the figure with matplotlib (Agg).
+The smallest end-to-end run (about a minute on one busy core, its demonstrations included)::
+
+    python benchmarks/idm_vs_scratch.py --tiny --out /tmp/idm_smoke --figure /tmp/idm_smoke/figure.png
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from lifebot.agents.bc import BCAgent, BCConfig
-from lifebot.agents.idm import IDMAgent, IDMConfig
+from lifebot.agents.idm import ENCODER_INPUTS, IDMAgent, IDMConfig
+from lifebot.atomic import atomic_output, atomic_write_json
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.vector import evaluate
 from lifebot.suites.store import load_suite
 
 MODE = "pd_ee_delta_pose"
+METHODS = {  # name -> (pretraining objective, encoder frozen while the policy learns)
+    "scratch": ("none", False),
+    "bc-pre": ("multitask_bc", True),
+    "idm": ("inverse_dynamics", True),
+    "idm-ft": ("inverse_dynamics", False),
+}
+TINY = dict(  # --tiny: every stage once, in minutes; proves the script, measures nothing
+    tasks=2,
+    counts=[2, 5],
+    seeds=[0],
+    pool_tasks=2,
+    pool_demos=2,
+    pretrain_steps=20,
+    steps=20,
+    episodes=1,
+    hidden=[32, 32],
+    batch_size=32,
+    workers=1,
+)
+
+
+def settings_key(document: dict) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDataset, pool_id: dict, out: Path):
+    """The encoder of ``objective`` pretrained on the pool with ``seed``: loaded from its cache file or trained
+    and saved there (atomically); with its first and last pretraining losses (window means)."""
+    config = dataclasses.replace(base, objective=objective, seed=seed, freeze_encoder=objective != "none")
+    fields = dataclasses.asdict(config)
+    for name in ("freeze_encoder", "steps", "device"):  # fine-tuning settings: not the encoder's
+        fields.pop(name)
+    path = out / "pretrained" / f"{objective}_s{seed}_{settings_key({**fields, **pool_id})}.pt"
+    losses_path = path.with_suffix(".json")
+    if path.exists() and losses_path.exists():
+        return IDMAgent.load(path), json.loads(losses_path.read_text())
+    agent = IDMAgent(config, pool.obs_dim, pool.normalizer, MODE)
+    losses = agent.pretrain(pool, progress=True)
+    window = max(1, min(50, len(losses) // 10))
+    summary = {"first": float(np.mean(losses[:window])), "last": float(np.mean(losses[-window:]))} if losses else {}
+    agent.save(path)  # lifebot run --agent idm --init-checkpoint <this>
+    atomic_write_json(losses_path, summary)
+    return agent, summary
+
+
+def write_figure(path: Path, table: dict, counts: list[int], methods: list[str], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name in methods:
+        means = [np.mean(table[(name, c)]) for c in counts]
+        spread = [np.std(table[(name, c)]) for c in counts]
+        axes.errorbar(counts, means, yerr=spread, marker="o", capsize=3, label=name)
+    axes.set_xscale("log")
+    axes.set_xticks(counts, [str(c) for c in counts])
+    axes.minorticks_off()
+    axes.set_xlabel("demonstrations per task")
+    axes.set_ylabel("mean success (± sd over seeds)")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_title(title, fontsize=9)
+    axes.legend()
+    figure.tight_layout()
+    with atomic_output(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)
+    plt.close(figure)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pool-demos", type=int, default=10)
     parser.add_argument("--suite", default="goal")
-    parser.add_argument("--tasks", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=5, help="the suite's first N tasks")
     parser.add_argument("--counts", type=int, nargs="+", default=[2, 5, 10, 25])
-    parser.add_argument("--idm-steps", type=int, default=3000)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--pool-tasks", type=int, default=0, help="the pretrain suite's first N tasks (0: all 40)")
+    parser.add_argument("--pool-demos", type=int, default=10)
+    parser.add_argument("--pretrain-steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=2000, help="gradient steps of the policy on each target task")
     parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--encoder-input", choices=ENCODER_INPUTS, default=IDMConfig.encoder_input)
+    parser.add_argument("--gap", type=int, default=1)
+    parser.add_argument("--hidden", type=int, nargs="+", default=list(IDMConfig.hidden))
+    parser.add_argument("--batch-size", type=int, default=IDMConfig.batch_size)
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--demos-dir", type=Path, default=Path("demos"))
     parser.add_argument("--out", type=Path, default=Path("runs/idm"))
+    parser.add_argument("--figure", type=Path, default=Path("docs/idm_vs_scratch.png"))
+    parser.add_argument("--tiny", action="store_true", help=f"smoke-test budgets: {TINY}")
     args = parser.parse_args()
+    if args.tiny:
+        for name, value in TINY.items():
+            setattr(args, name, value)
 
-    pool = collect(
-        CollectConfig(
-            suite="pretrain", num_demos=args.pool_demos, workers=args.workers, control_mode=MODE, out=args.out / "demos"
-        )
+    base = IDMConfig(
+        hidden=tuple(args.hidden),
+        policy_hidden=(args.hidden[-1],),
+        idm_hidden=(args.hidden[-1],),
+        batch_size=args.batch_size,
+        idm_steps=args.pretrain_steps,
+        steps=args.steps,
+        encoder_input=args.encoder_input,
+        gap=args.gap,
+        device="cpu" if args.tiny else "auto",
     )
-    pool_data = DemoDataset(pool)
-    config = IDMConfig(idm_steps=args.idm_steps, steps=args.steps, seed=0)
-    pretrained = IDMAgent(config, pool_data.obs_dim, pool_data.normalizer, MODE)
-    idm_losses = pretrained.pretrain(pool_data, progress=True)
-    pretrained.save(args.out / "idm_pretrained.pt")  # lifebot run --agent idm --init-checkpoint <this>
-    encoder = pretrained.policy.trunk.state_dict()
-
+    pool_tasks = load_suite("pretrain").task_names[: args.pool_tasks or None]
+    demos = dict(workers=args.workers, control_mode=MODE, out=args.demos_dir)
+    pool_paths = collect(CollectConfig(suite="pretrain", tasks=tuple(pool_tasks), num_demos=args.pool_demos, **demos))
+    pool = DemoDataset(pool_paths, max_demos_per_file=args.pool_demos)
+    pool_id = {"pool_tasks": pool_tasks, "pool_demos": args.pool_demos, "control_mode": MODE}
     tasks = load_suite(args.suite).task_names[: args.tasks]
-    targets = collect(
-        CollectConfig(
-            suite=args.suite,
-            tasks=tuple(tasks),
-            num_demos=max(args.counts),
-            workers=args.workers,
-            control_mode=MODE,
-            out=args.out / "demos",
-        )
+    paths = collect(CollectConfig(suite=args.suite, tasks=tuple(tasks), num_demos=max(args.counts), **demos))
+
+    results_key = settings_key(
+        {
+            **dataclasses.asdict(dataclasses.replace(base, device="")),
+            **pool_id,
+            "suite": args.suite,
+            "episodes": args.episodes,
+        }
     )
-    results: dict[tuple[str, int], list[float]] = {}
-    for task, path in zip(tasks, targets, strict=True):
-        for count in args.counts:
-            data = DemoDataset([path], max_demos_per_file=count, normalizer=pool_data.normalizer)
-            scratch = BCAgent(BCConfig(steps=args.steps, seed=0), data.obs_dim, pool_data.normalizer, MODE)
-            idm = IDMAgent(config, data.obs_dim, pool_data.normalizer, MODE)
-            finetuned = IDMAgent(replace(config, freeze_encoder=False), data.obs_dim, pool_data.normalizer, MODE)
-            for agent in (idm, finetuned):
-                agent.policy.trunk.load_state_dict(encoder)
-            for name, agent in (("scratch", scratch), ("idm", idm), ("idm-ft", finetuned)):
-                agent.learn(data)
-                rate = evaluate(
-                    agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task, control_mode=MODE
-                ).success_rate
-                results.setdefault((name, count), []).append(rate)
-                print(f"  {task:<40} {count:>3} demos  {name:<8} success {rate:.2f}", flush=True)
+    results_path = args.out / f"results_{results_key}.json"
+    cells = json.loads(results_path.read_text())["cells"] if results_path.exists() else {}
+    losses = {}
+    for seed in args.seeds:
+        encoders = {}
+        for objective in sorted({METHODS[m][0] for m in args.methods} - {"none"}):
+            encoders[objective], losses[(objective, seed)] = pretrained_encoder(
+                objective, seed, base, pool, pool_id, args.out
+            )
+        for task, path in zip(tasks, paths, strict=True):
+            for count in args.counts:
+                data = None
+                for name in args.methods:
+                    cell = f"{name}|{task}|{count}|{seed}"
+                    if cell in cells:
+                        continue
+                    if data is None:
+                        data = DemoDataset([path], max_demos_per_file=count, normalizer=pool.normalizer)
+                    objective, frozen = METHODS[name]
+                    config = dataclasses.replace(base, objective=objective, freeze_encoder=frozen, seed=seed)
+                    agent = IDMAgent(config, pool.obs_dim, pool.normalizer, MODE)
+                    if objective != "none":
+                        agent.load_encoder(encoders[objective])
+                    agent.learn(data)
+                    rate = evaluate(
+                        agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task, control_mode=MODE
+                    ).success_rate
+                    cells[cell] = rate
+                    atomic_write_json(results_path, {"settings_key": results_key, "cells": cells})
+                    print(f"  seed {seed} {task:<36} {count:>3} demos  {name:<8} success {rate:.2f}", flush=True)
+
     print(
-        f"\nIDM pretraining: {len(pool)} pool tasks × {args.pool_demos} demos, {args.idm_steps} steps, "
-        f"inverse-dynamics loss {np.mean(idm_losses[:50]):.3f} -> {np.mean(idm_losses[-50:]):.3f}"
+        f"\npretraining: {len(pool_tasks)} pool tasks × {args.pool_demos} demos, {args.pretrain_steps} steps, "
+        f"encoder input {args.encoder_input}, gap {args.gap}; loss (first -> last window):"
     )
-    print(f"mean success over {len(tasks)} {args.suite} tasks ({args.episodes} fixed states each, seed 0):")
-    names = ("scratch", "idm", "idm-ft")
-    print(f"{'demos':>6} " + " ".join(f"{name:>8}" for name in names))
+    for (objective, seed), summary in sorted(losses.items()):
+        if summary:
+            print(f"  {objective:<17} seed {seed}: {summary['first']:.3f} -> {summary['last']:.3f}")
+    table = {  # (method, demos) -> per seed, the mean success over the tasks
+        (name, count): [np.mean([cells[f"{name}|{t}|{count}|{s}"] for t in tasks]) for s in args.seeds]
+        for name in args.methods
+        for count in args.counts
+    }
+    print(
+        f"mean success over {len(tasks)} {args.suite} tasks ({args.episodes} fixed states each, {args.steps} policy "
+        f"steps); mean ± sd [min, max] over seeds {args.seeds}:"
+    )
+    print(f"{'demos':>6} " + " ".join(f"{name:>22}" for name in args.methods))
     for count in args.counts:
-        print(f"{count:>6} " + " ".join(f"{np.mean(results[(name, count)]):8.2f}" for name in names))
+        row = [table[(name, count)] for name in args.methods]
+        print(
+            f"{count:>6} "
+            + " ".join(f"{np.mean(r):.2f} ± {np.std(r):.2f} [{min(r):.2f}, {max(r):.2f}]".rjust(22) for r in row)
+        )
+    title = (
+        f"{len(tasks)} {args.suite} tasks, {len(args.seeds)} seeds, encoder input {args.encoder_input}; "
+        f"pool {len(pool_tasks)}×{args.pool_demos} demos, {args.pretrain_steps} pretraining steps"
+    )
+    write_figure(args.figure, table, args.counts, args.methods, title)
+    print(f"figure: {args.figure}; cells: {results_path}")
 
 
 if __name__ == "__main__":
