@@ -98,7 +98,7 @@ class EncoderPolicy(BCPolicy):
     """
 
     def __init__(self, obs_dim: int, config: IDMConfig):
-        nn.Module.__init__(self)
+        nn.Module.__init__(self)  # not BCPolicy's: its trunk sees the whole state; loss, act and the head are shared
         self.image_keys, self.encoders = (), nn.ModuleDict()
         seen = encoder_columns(config.encoder_input, obs_dim)
         rest = sorted(set(range(obs_dim)) - set(seen))
