@@ -405,3 +405,41 @@ def test_only_strategies_that_keep_earlier_data_replay_it_in_the_online_phase(na
         assert len(strategy.agent.offline) > len(tasks[1])
     else:  # WSRL's own setting: online transitions only
         assert strategy.agent.offline is None
+
+
+def _copy_run(run, root: Path, strategy: str, final_row: list[float]) -> Path:
+    """The run's files under ``root``, relabelled ``strategy``, with each unit's last row of R replaced."""
+    shutil.copytree(run.root, root)
+    record = json.loads((root / "run.json").read_text())
+    record["config"]["strategy"] = strategy
+    (root / "run.json").write_text(json.dumps(record))
+    for unit in run.units:
+        path = unit_dir(root, unit.ordering, unit.seed) / RESULT_FILE
+        document = json.loads(path.read_text())
+        document["R"][-1] = final_row
+        write_json(path, document)
+    return root
+
+
+def test_compare_pairs_units_and_refuses_runs_of_another_protocol(er_run, tmp_path):
+    from lifebot.cli.main import main
+    from lifebot.lifelong.compare import compare_runs
+
+    _, run = er_run
+    worse = load_run(_copy_run(run, tmp_path / "worse", "sequential", [0.0, 0.0]))
+    comparison = compare_runs([run, worse])
+    assert comparison.labels == ["er", "sequential"]
+    expected = np.mean([0.0 - np.mean(u.R[-1]) for u in run.units])
+    assert comparison.differences[1]["gem_acc"].mean == pytest.approx(expected)
+    assert comparison.differences[1]["gem_acc"].n == 2
+
+    assert main([*map(str, ["compare", run.root, worse.root, "--out", tmp_path / "cmp"])]) == 0
+    assert {p.name for p in (tmp_path / "cmp").iterdir()} == {"comparison.md", "comparison.json", "comparison.png"}
+    assert "Paired differences from **er**" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+    other = _copy_run(run, tmp_path / "other", "er", run.units[0].R[-1])
+    record = json.loads((other / "run.json").read_text())
+    record["protocol"]["episodes"] = 5
+    (other / "run.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"other and .* measured different protocols \(episodes differ\)"):
+        compare_runs([run, load_run(other)])

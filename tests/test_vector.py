@@ -121,3 +121,17 @@ def test_evaluating_in_another_control_mode_warns():
         evaluate(
             hold_open, 1, suite="goal", task=TASK.name, control_mode="pd_ee_delta_pose", policy_control_mode="osc_pose"
         )
+
+
+def test_a_worker_whose_pool_is_gone_exits_quietly(capfd):
+    """A killed run (resumed later) must not leave its evaluation workers printing tracebacks."""
+    from multiprocessing import Pipe
+
+    from lifebot.envs.evaluation import _serve
+
+    pool_end, worker_end = Pipe()
+    pool_end.send(("policy", b"not a pickle"))
+    pool_end.send(("run", [], 0))  # its answer (the unpickling error) finds nobody to read it
+    pool_end.close()
+    _serve(worker_end)
+    assert "Traceback" not in capfd.readouterr().err

@@ -1,4 +1,5 @@
-"""``lifebot run`` (a lifelong run, resumable) and ``lifebot report`` (its metrics, plots and summary)."""
+"""``lifebot run`` (a lifelong run, resumable), ``lifebot report`` (its metrics, plots and summary) and ``lifebot
+compare`` (runs of one protocol side by side)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def register(commands) -> None:
     report.add_argument("--out", type=Path, help="report folder (default: <run_dir>/report)")
     report.set_defaults(run=_report)
 
+    compare = commands.add_parser("compare", help="runs of one protocol side by side, with paired differences")
+    compare.add_argument("run_dirs", type=existing_path, nargs="+", help="run directories; the first is the baseline")
+    compare.add_argument("--labels", type=lambda text: text.split(","), help="a name per run, comma-separated")
+    compare.add_argument("--out", type=Path, required=True, help="folder for comparison.md, .json and .png")
+    compare.set_defaults(run=_compare)
+
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config = make_config(parser, RunConfig, args)
@@ -52,4 +59,14 @@ def _report(args: argparse.Namespace) -> int:
     table, out = write_report(run, args.out, reference)
     print(format_table(table))
     print(f"report: {out / 'summary.md'} (plots beside it)")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from lifebot.lifelong.compare import format_comparison, write_comparison
+    from lifebot.lifelong.results import load_run
+
+    comparison, out = write_comparison([load_run(d) for d in args.run_dirs], args.out, args.labels)
+    print(format_comparison(comparison))
+    print(f"comparison: {out / 'comparison.md'} (plot beside it)")
     return 0

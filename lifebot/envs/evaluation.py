@@ -150,9 +150,12 @@ def _serve(conn: Connection) -> None:
             _, batch, seed = message
             try:
                 policy = pickle.loads(payload) if policy is None else policy
-                conn.send(("done", runner.run(policy, batch, seed)))
+                answer = ("done", runner.run(policy, batch, seed))
             except Exception:
-                conn.send(("error", traceback.format_exc()))
+                answer = ("error", traceback.format_exc())
+            conn.send(answer)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the pool's process is gone (killed, to be resumed): nothing is waiting for the answer
     finally:
         runner.close()
 

@@ -77,7 +77,7 @@ def metric_table(run: Run, reference: Run | None = None) -> MetricTable:
     return MetricTable(per_unit=per_unit, overall=overall, per_ordering=per_ordering)
 
 
-def _cell(summary: Summary) -> str:
+def format_summary(summary: Summary) -> str:
     return f"{summary.mean:.3f} ± {summary.std:.3f} [{summary.ci_low:.3f}, {summary.ci_high:.3f}]"
 
 
@@ -91,7 +91,7 @@ def format_table(table: MetricTable) -> str:
     ]
     for name, summary in table.overall.items():
         per = " | ".join(f"{table.per_ordering[o][name].mean:.3f}" for o in orderings)
-        lines.append(f"| {LABELS.get(name, name)} | {_cell(summary)} | {per} |")
+        lines.append(f"| {LABELS.get(name, name)} | {format_summary(summary)} | {per} |")
     return "\n".join(lines)
 
 
@@ -99,7 +99,7 @@ def _short(task: str, width: int = 22) -> str:
     return task if len(task) <= width else task[: width - 1] + "…"
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: Path) -> Path:
     with atomic_output(path) as tmp:
         figure.savefig(tmp, dpi=100, format="png")
     plt.close(figure)
@@ -126,7 +126,7 @@ def plot_success_matrices(run: Run, out: Path) -> list[Path]:
         axis.set_title(f"R, ordering {ordering} (mean of {len(units)} seed(s))", fontsize=9)
         figure.colorbar(image, ax=axis, fraction=0.046)
         figure.tight_layout()
-        paths.append(_save(figure, out / f"success_matrix_o{ordering}.png"))
+        paths.append(save_figure(figure, out / f"success_matrix_o{ordering}.png"))
     return paths
 
 
@@ -149,7 +149,7 @@ def plot_learning_curves(run: Run, out: Path) -> Path:
     handles = [plt.Line2D([], [], color=colour, marker="o", label=_short(task, 30)) for task, colour in colours.items()]
     axes[0][-1].legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
-    return _save(figure, out / "learning_curves.png")
+    return save_figure(figure, out / "learning_curves.png")
 
 
 def plot_metrics(table: MetricTable, out: Path) -> Path:
@@ -172,7 +172,7 @@ def plot_metrics(table: MetricTable, out: Path) -> Path:
     axis.legend(fontsize=7)
     axis.set_title("metrics across orderings (95% bootstrap CI over seeds)", fontsize=9)
     figure.tight_layout()
-    return _save(figure, out / "metrics.png")
+    return save_figure(figure, out / "metrics.png")
 
 
 def write_report(run: Run, out: Path | None = None, reference: Run | None = None) -> tuple[MetricTable, Path]:
