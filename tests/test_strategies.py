@@ -136,6 +136,19 @@ def test_packnet_prunes_the_configured_share_of_free_weights():
         assert torch.all(weight[mask == 0] == 0)
 
 
+def test_packnet_leaves_weights_a_task_never_moved_free_so_later_tasks_still_find_room_in_every_layer():
+    """Inputs that never vary (empty object slots) leave their pruned weights at 0: they must not count as
+    the pruned share, or one task keeps every weight it trained and the next finds the first layer full."""
+    strategy, tasks = packnet(), [task_data(t) for t in range(4)]
+    for data in tasks:
+        data.obs[:, :3] = 0.0
+        strategy.learn_task(data, steps=100)
+    for name, mask in strategy.masks.items():
+        assert {int(v) for v in mask.unique()} == {0, 1, 2, 3, 4}, name  # every task owns weights; some free
+    first = next(iter(strategy.masks.values()))
+    assert not bool((first[:, :3] > 1).any())  # after task 0's pruning, the still columns' weights stay free
+
+
 def test_packnet_on_idm_leaves_the_frozen_encoder_alone():
     whole_state = partial(IDMConfig, encoder_input="state", policy_hidden=())  # φ is BC's trunk, the head linear
     strategy = packnet(lambda: make_agent(IDMAgent, whole_state))

@@ -11,15 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lifebot.atomic import atomic_write_bytes, atomic_write_json  # noqa: E402
-from lifebot.lifelong.metrics import Summary, summarize  # noqa: E402
-from lifebot.lifelong.report import LABELS, MetricTable, format_summary, metric_table, save_figure  # noqa: E402
+from lifebot.atomic import atomic_write_bytes, atomic_write_json
+from lifebot.lifelong.metrics import Summary, summarize
+from lifebot.lifelong.report import LABELS, MetricTable, format_summary, metric_table, plot_summaries
 from lifebot.lifelong.results import Run
 
 
@@ -104,22 +98,8 @@ def format_comparison(comparison: Comparison) -> str:
 
 def plot_comparison(comparison: Comparison, out: Path) -> Path:
     """Each metric's mean per run with its bootstrap CI over units."""
-    names = comparison.metrics
-    width = 0.8 / len(comparison.labels)
-    figure, axis = plt.subplots(figsize=(1.3 * len(names) + 2.5, 3.8))
-    for r, (label, table) in enumerate(zip(comparison.labels, comparison.tables, strict=True)):
-        summaries = [table.overall[n] for n in names]
-        means = np.array([s.mean for s in summaries])
-        errors = np.array([[s.mean - s.ci_low for s in summaries], [s.ci_high - s.mean for s in summaries]])
-        axis.bar(np.arange(len(names)) + r * width, means, width, yerr=errors, capsize=2, label=label)
-    axis.set_xticks(
-        np.arange(len(names)) + 0.4 - width / 2, [LABELS.get(n, n) for n in names], rotation=30, ha="right", fontsize=7
-    )
-    axis.axhline(0, color="k", linewidth=0.5)
-    axis.legend(fontsize=7)
-    axis.set_title("metrics per run (95% bootstrap CI over units)", fontsize=9)
-    figure.tight_layout()
-    return save_figure(figure, out / "comparison.png")
+    columns = {label: table.overall for label, table in zip(comparison.labels, comparison.tables, strict=True)}
+    return plot_summaries(columns, "metrics per run (95% bootstrap CI over units)", out / "comparison.png")
 
 
 def write_comparison(runs: list[Run], out: Path, labels: list[str] | None = None) -> tuple[Comparison, Path]:

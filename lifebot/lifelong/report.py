@@ -152,27 +152,31 @@ def plot_learning_curves(run: Run, out: Path) -> Path:
     return save_figure(figure, out / "learning_curves.png")
 
 
-def plot_metrics(table: MetricTable, out: Path) -> Path:
-    """Each metric per ordering with its bootstrap CI over seeds, and over all units."""
-    names = list(table.overall)
-    groups = [*(f"ordering {o}" for o in table.per_ordering), "all"]
-    columns = [*table.per_ordering.values(), table.overall]
-    width = 0.8 / len(groups)
+def plot_summaries(columns: dict[str, dict[str, Summary]], title: str, path: Path) -> Path:
+    """Grouped bars: each metric's mean in every column (a label -> its summaries), with the bootstrap CI."""
+    names = [n for n in next(iter(columns.values())) if all(n in column for column in columns.values())]
+    width = 0.8 / len(columns)
     figure, axis = plt.subplots(figsize=(1.2 * len(names) + 2, 3.6))
-    for g, (group, column) in enumerate(zip(groups, columns, strict=True)):
+    for g, (label, column) in enumerate(columns.items()):
         means = np.array([column[n].mean for n in names])
         errors = np.array(
             [[column[n].mean - column[n].ci_low for n in names], [column[n].ci_high - column[n].mean for n in names]]
         )
-        axis.bar(np.arange(len(names)) + g * width, means, width, yerr=errors, capsize=2, label=group)
+        axis.bar(np.arange(len(names)) + g * width, means, width, yerr=errors, capsize=2, label=label)
     axis.set_xticks(
         np.arange(len(names)) + 0.4 - width / 2, [LABELS.get(n, n) for n in names], rotation=30, ha="right", fontsize=7
     )
     axis.axhline(0, color="k", linewidth=0.5)
     axis.legend(fontsize=7)
-    axis.set_title("metrics across orderings (95% bootstrap CI over seeds)", fontsize=9)
+    axis.set_title(title, fontsize=9)
     figure.tight_layout()
-    return save_figure(figure, out / "metrics.png")
+    return save_figure(figure, path)
+
+
+def plot_metrics(table: MetricTable, out: Path) -> Path:
+    """Each metric per ordering with its bootstrap CI over seeds, and over all units."""
+    columns = {**{f"ordering {o}": s for o, s in table.per_ordering.items()}, "all": table.overall}
+    return plot_summaries(columns, "metrics across orderings (95% bootstrap CI over seeds)", out / "metrics.png")
 
 
 def write_report(run: Run, out: Path | None = None, reference: Run | None = None) -> tuple[MetricTable, Path]:

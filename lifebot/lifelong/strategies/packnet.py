@@ -3,7 +3,8 @@
 Each weight matrix (the ``Linear`` and ``Conv`` weights the agent's optimizer trains) carries a mask: 0 for a
 free weight, t + 1 for one owned by the task learned at position t. A task trains the free weights; at
 ``steps - retrain_steps`` the smallest ``prune_fraction`` of them by magnitude are zeroed and stay free, the rest
-become the task's, and the last ``retrain_steps`` train only those. Weights owned by earlier tasks never move:
+become the task's, and the last ``retrain_steps`` train only those (the share is of the free weights the task
+moved from 0: :meth:`PackNet.milestone` says why). Weights owned by earlier tasks never move:
 their gradients are zeroed and, after every optimizer step, their values are restored (Adam's momentum and
 weight decay would otherwise still move them). The task at position j acts with the weights owned by tasks
 0..j only (:meth:`PackNet.policy_for`), so later tasks cannot change its actions.
@@ -76,17 +77,27 @@ class PackNet(Strategy):
         return {steps - self.config.retrain_steps}
 
     def milestone(self, step: int, current: Transitions) -> None:
-        """Prune: the free weights' smallest ``prune_fraction`` are zeroed, the rest become this task's."""
+        """Prune: of the free weights the task trained, the smallest ``prune_fraction`` are zeroed (and stay
+        free), the rest become this task's.
+
+        A free weight still at exactly 0 (pruned earlier and never moved since: it multiplies an input that never
+        varies, such as an empty object slot, or feeds a unit this task never activates) is not counted: counted,
+        such zeros fill the pruned share, the task keeps every weight it trained, and a layer is used up within
+        a few tasks (measured on goal: the fifth task found no free first-layer weight and did not learn).
+        """
         owner = self.tasks_done + 1
         with torch.no_grad():
             for name, weight in self._weights().items():
                 mask = self.masks[name]
-                free = mask == 0
+                trained = (mask == 0) & (weight != 0)
                 magnitude = weight.abs()
-                cut = round(self.config.prune_fraction * int(free.sum()))
-                remove = free & (magnitude <= magnitude[free].kthvalue(cut).values) if cut else torch.zeros_like(free)
+                cut = round(self.config.prune_fraction * int(trained.sum()))
+                if cut:
+                    remove = trained & (magnitude <= magnitude[trained].kthvalue(cut).values)
+                else:
+                    remove = torch.zeros_like(trained)
                 weight[remove] = 0.0
-                mask[free & ~remove] = owner
+                mask[trained & ~remove] = owner
         self._hold({n: mask == owner for n, mask in self.masks.items()})
 
     def grad_hook(self) -> None:
