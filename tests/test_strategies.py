@@ -195,6 +195,29 @@ def test_agem_projected_gradient_never_opposes_the_memory_gradient():
     assert projected > 0  # the constraint was active, not vacuous
 
 
+def test_agem_update_projection_makes_no_optimizer_step_that_climbs_the_memory_loss():
+    config = AGEMConfig(memory_per_task=200, memory_batch=64, projection="update")
+    strategy = STRATEGIES["agem"](make_agent, config)
+    strategy.learn_task(task_data(0), steps=200)
+    current = task_data(1)
+    strategy.start_task(current)
+    agent, projected = strategy.agent, 0
+    for step in range(40):
+        index = torch.arange(step * 12, step * 12 + 128) % len(current)
+        agent.policy.zero_grad()
+        agent.policy.loss(current.obs[index], current.actions[index]).backward()
+        before = strategy._flat(p.detach() for p in trained_parameters(agent).values()).clone()
+        strategy.grad_hook()
+        agent.optimizer.step()
+        raw = strategy._flat(p.detach() for p in trained_parameters(agent).values()) - before
+        strategy.step_hook()
+        step_taken = strategy._flat(p.detach() for p in trained_parameters(agent).values()) - before
+        g_ref = strategy.g_ref
+        assert float(step_taken @ g_ref) <= 1e-6 * float(step_taken.norm() * g_ref.norm())
+        projected += int(float(raw @ g_ref) > 0)
+    assert projected > 0  # Adam's raw step did climb the memory loss: the projection was active
+
+
 class Lookup:
     """An agent with no parameters or loss (a table of actions): gradient strategies cannot act on it."""
 

@@ -20,11 +20,21 @@ from lifebot.lifelong.strategies.classic import ERConfig, ExperienceReplay
 class AGEMConfig(ERConfig):
     memory_batch: int = 256
     """Memory transitions per reference gradient (LIBERO: the training batch size)."""
+    projection: str = "gradient"
+    """``gradient``: project the gradient before the optimizer step (the paper, with SGD; LIBERO, with Adam,
+    whose per-weight scaling then turns the projected gradient into a step that may raise the memory loss).
+    ``update``: let the optimizer step, then project the step itself, so that no step raises the memory loss to
+    first order whatever the optimizer."""
 
     def __post_init__(self):
         super().__post_init__()
         if self.memory_batch < 1:
             raise ValueError(f"memory_batch must be at least 1, got {self.memory_batch}")
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {self.projection!r}")
+
+
+PROJECTIONS = ("gradient", "update")
 
 
 def project(g: torch.Tensor, g_ref: torch.Tensor) -> torch.Tensor:
@@ -37,14 +47,25 @@ def project(g: torch.Tensor, g_ref: torch.Tensor) -> torch.Tensor:
 class AveragedGEM(ExperienceReplay):
     needs_gradients = True
     reference: Transitions | None = None
+    g_ref: torch.Tensor | None = None  # this step's memory gradient
     training_data = Strategy.training_data  # the memory constrains the gradients; batches are the task's own
 
     def start_task(self, current: Transitions) -> None:
         self.reference = Transitions.concat(self.memory) if self.memory else None
 
+    def _flat(self, tensors) -> torch.Tensor:
+        return torch.cat([t.reshape(-1) for t in tensors])
+
     def _gradient(self) -> torch.Tensor:
         params = trained_parameters(self.agent).values()
-        return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+        return self._flat(p.grad if p.grad is not None else torch.zeros_like(p) for p in params)
+
+    def _unflatten(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        params, start, parts = trained_parameters(self.agent).values(), 0, []
+        for p in params:
+            parts.append(flat[start : start + p.numel()].view_as(p).clone())
+            start += p.numel()
+        return parts
 
     def memory_gradient(self) -> torch.Tensor:
         """The flattened gradient of the imitation loss on a minibatch of the memory (drawn with ``self.rng``)."""
@@ -57,11 +78,24 @@ class AveragedGEM(ExperienceReplay):
         return self._gradient()
 
     def grad_hook(self) -> None:
+        self.g_ref = None
         if self.reference is None:
             return
         g = self._gradient().clone()
-        g = project(g, self.memory_gradient())
-        start = 0
-        for p in trained_parameters(self.agent).values():
-            p.grad = g[start : start + p.numel()].view_as(p).clone()
-            start += p.numel()
+        self.g_ref = self.memory_gradient()
+        if self.config.projection == "gradient":
+            g = project(g, self.g_ref)
+        else:  # the step is projected after the optimizer has made it
+            self.before = self._flat(p.detach() for p in trained_parameters(self.agent).values()).clone()
+        for p, grad in zip(trained_parameters(self.agent).values(), self._unflatten(g), strict=True):
+            p.grad = grad
+
+    def step_hook(self) -> None:
+        if self.config.projection != "update" or self.g_ref is None:
+            return
+        params = trained_parameters(self.agent).values()
+        step = self._flat(p.detach() for p in params) - self.before
+        step = -project(-step, self.g_ref)  # a descent step on the memory loss has step · g_ref <= 0
+        with torch.no_grad():
+            for p, value in zip(params, self._unflatten(self.before + step), strict=True):
+                p.copy_(value)
