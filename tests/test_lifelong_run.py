@@ -443,3 +443,21 @@ def test_compare_pairs_units_and_refuses_runs_of_another_protocol(er_run, tmp_pa
     (other / "run.json").write_text(json.dumps(record))
     with pytest.raises(ValueError, match=r"other and .* measured different protocols \(episodes differ\)"):
         compare_runs([run, load_run(other)])
+    record["protocol"]["episodes"] = run.protocol["episodes"]
+    record["protocol"]["orders"]["0"] = record["protocol"]["orders"]["0"][::-1]
+    (other / "run.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"measured different protocols \(orders differ\)"):
+        compare_runs([run, load_run(other)])
+
+
+def test_a_run_started_before_a_config_field_existed_resumes_when_the_field_is_at_its_default(er_run, tmp_path):
+    config, run = er_run
+    root = tmp_path / "older"
+    shutil.copytree(run.root, root)
+    record = json.loads((root / "run.json").read_text())
+    del record["strategy_config"]["memory_per_task"]  # as if the field came later, its default doing what ran
+    (root / "run.json").write_text(json.dumps(record))
+    assert [u.R for u in execute_run(config, root, IN_PROCESS).units] == [u.R for u in run.units]
+    changed = replace(config, strategy_options=("memory_per_task=5",))
+    with pytest.raises(ResultsError, match=r"holds another run \(config.strategy_options"):
+        execute_run(changed, root, IN_PROCESS)

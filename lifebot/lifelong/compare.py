@@ -32,10 +32,15 @@ class Comparison:
 
 
 def check_same_protocol(runs: list[Run]) -> None:
-    """Refuse runs whose measurements differ (naming the runs and the protocol entries that differ)."""
+    """Refuse runs whose measurements differ (naming the runs and the protocol entries that differ); runs of
+    different orderings compare (differences pair the units they share) when a shared ordering is one order."""
     first = runs[0]
     for run in runs[1:]:
-        differ = sorted(k for k in {*first.protocol, *run.protocol} if first.protocol.get(k) != run.protocol.get(k))
+        keys = {*first.protocol, *run.protocol} - {"orders"}
+        differ = sorted(k for k in keys if first.protocol.get(k) != run.protocol.get(k))
+        theirs, ours = run.protocol.get("orders", {}), first.protocol.get("orders", {})
+        if any(theirs[o] != ours[o] for o in set(theirs) & set(ours)):  # runs may hold different orderings
+            differ.append("orders")
         if differ:
             raise ValueError(
                 f"{run.root} and {first.root} measured different protocols ({', '.join(differ)} differ): "

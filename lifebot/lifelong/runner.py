@@ -161,6 +161,25 @@ def lock_run(root: Path) -> Iterator[None]:
         handle.close()
 
 
+def _same(value, recorded) -> bool:
+    return value == recorded or (isinstance(value, tuple) and list(value) == recorded)
+
+
+def _field_defaults(config: RunConfig) -> dict[str, dict]:
+    """Per run.json section, its config class's field defaults (the protocol has none: it is measured)."""
+
+    def defaults(cls) -> dict:
+        fields = dataclasses.fields(cls)
+        return {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+
+    return {
+        "config": defaults(RunConfig),
+        "agent_config": defaults(agent_class(config.agent).config_class),
+        "strategy_config": defaults(STRATEGIES[config.strategy].config_class),
+        "protocol": {},
+    }
+
+
 def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     """Write run.json (or check that an existing one asks for the same run) and collect missing demonstrations.
 
@@ -172,10 +191,13 @@ def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     path = root / RUN_FILE
     if path.exists() and unit_started(root):
         existing = read_json(path, RUN_SCHEMA)
+        added = _field_defaults(config)
         for key in ("config", "agent_config", "strategy_config", "protocol"):
             for field, value in record[key].items():
+                if field not in existing.get(key, {}) and field in added[key] and _same(value, added[key][field]):
+                    continue  # a field added since the run started, at the default that does what the run did
                 theirs = existing.get(key, {}).get(field)
-                if value != theirs and not (isinstance(value, tuple) and list(value) == theirs):
+                if not _same(value, theirs):
                     problem = f"holds another run ({key}.{field} is {theirs!r} there, {value!r} here)"
                     raise ResultsError(path, f"{problem}; use another --out")
         record = existing
