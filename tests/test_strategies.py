@@ -174,16 +174,22 @@ def test_project_removes_only_the_component_against_the_reference():
     assert torch.equal(project(-g, g_ref), -g)  # already not against it: unchanged
 
 
-def test_agem_projected_gradient_never_opposes_the_memory_gradient():
-    strategy = STRATEGIES["agem"](make_agent, AGEMConfig(memory_per_task=200, memory_batch=64))
+def agem_on_task_1(config: AGEMConfig, steps: int = 40):
+    """A-GEM after learning task 0, at each of ``steps`` minibatches of task 1 once its loss is backpropagated."""
+    strategy = STRATEGIES["agem"](make_agent, config)
     strategy.learn_task(task_data(0), steps=200)
     current = task_data(1)
     strategy.start_task(current)
-    agent, projected = strategy.agent, 0
-    for step in range(40):
+    for step in range(steps):
         index = torch.arange(step * 12, step * 12 + 128) % len(current)
-        agent.policy.zero_grad()
-        agent.policy.loss(current.obs[index], current.actions[index]).backward()
+        strategy.agent.policy.zero_grad()
+        strategy.agent.policy.loss(current.obs[index], current.actions[index]).backward()
+        yield strategy
+
+
+def test_agem_projected_gradient_never_opposes_the_memory_gradient():
+    projected = 0
+    for strategy in agem_on_task_1(AGEMConfig(memory_per_task=200, memory_batch=64)):
         raw, state = strategy._gradient().clone(), strategy.rng.bit_generator.state
         strategy.grad_hook()
         g = strategy._gradient().clone()
@@ -191,27 +197,19 @@ def test_agem_projected_gradient_never_opposes_the_memory_gradient():
         g_ref = strategy.memory_gradient()
         assert float(g @ g_ref) >= -1e-6 * float(g.norm() * g_ref.norm())
         projected += int(float(raw @ g_ref) < 0)
-        agent.optimizer.step()
+        strategy.agent.optimizer.step()
     assert projected > 0  # the constraint was active, not vacuous
 
 
 def test_agem_update_projection_makes_no_optimizer_step_that_climbs_the_memory_loss():
-    config = AGEMConfig(memory_per_task=200, memory_batch=64, projection="update")
-    strategy = STRATEGIES["agem"](make_agent, config)
-    strategy.learn_task(task_data(0), steps=200)
-    current = task_data(1)
-    strategy.start_task(current)
-    agent, projected = strategy.agent, 0
-    for step in range(40):
-        index = torch.arange(step * 12, step * 12 + 128) % len(current)
-        agent.policy.zero_grad()
-        agent.policy.loss(current.obs[index], current.actions[index]).backward()
-        before = strategy._flat(p.detach() for p in trained_parameters(agent).values()).clone()
+    projected = 0
+    for strategy in agem_on_task_1(AGEMConfig(memory_per_task=200, memory_batch=64, projection="update")):
+        before = strategy.flat_parameters()
         strategy.grad_hook()
-        agent.optimizer.step()
-        raw = strategy._flat(p.detach() for p in trained_parameters(agent).values()) - before
+        strategy.agent.optimizer.step()
+        raw = strategy.flat_parameters() - before
         strategy.step_hook()
-        step_taken = strategy._flat(p.detach() for p in trained_parameters(agent).values()) - before
+        step_taken = strategy.flat_parameters() - before
         g_ref = strategy.g_ref
         assert float(step_taken @ g_ref) <= 1e-6 * float(step_taken.norm() * g_ref.norm())
         projected += int(float(raw @ g_ref) > 0)

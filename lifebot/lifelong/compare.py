@@ -1,9 +1,9 @@
 """Several runs of one protocol side by side: each metric with its CI, and paired differences from a baseline run.
 
-Runs compare only when they measured the same thing (the same suite files, orderings, evaluation states and
-episodes: an identical ``protocol`` in run.json). Differences from the baseline are paired by unit (same
-ordering and seed, so the same task order and evaluation episodes), which removes the ordering-to-ordering
-spread that the per-run CIs carry; a difference whose CI excludes 0 is what "A beats B" means here.
+Runs compare only when they measured the same thing (the same suite files, evaluation states and episodes: the
+same ``protocol`` in run.json, where an ordering both hold is one order). Differences from the baseline are
+paired by unit (same ordering and seed, so the same task order and evaluation episodes), which removes the
+ordering-to-ordering spread that the per-run CIs carry; a difference whose CI excludes 0 is what "A beats B" means here.
 """
 
 from __future__ import annotations

@@ -60,6 +60,10 @@ class AveragedGEM(ExperienceReplay):
         params = trained_parameters(self.agent).values()
         return self._flat(p.grad if p.grad is not None else torch.zeros_like(p) for p in params)
 
+    def flat_parameters(self) -> torch.Tensor:
+        """The trained parameters' values, flattened in the order of the gradients (a copy)."""
+        return self._flat(p.detach() for p in trained_parameters(self.agent).values()).clone()
+
     def _unflatten(self, flat: torch.Tensor) -> list[torch.Tensor]:
         params, start, parts = trained_parameters(self.agent).values(), 0, []
         for p in params:
@@ -86,16 +90,15 @@ class AveragedGEM(ExperienceReplay):
         if self.config.projection == "gradient":
             g = project(g, self.g_ref)
         else:  # the step is projected after the optimizer has made it
-            self.before = self._flat(p.detach() for p in trained_parameters(self.agent).values()).clone()
+            self.before = self.flat_parameters()
         for p, grad in zip(trained_parameters(self.agent).values(), self._unflatten(g), strict=True):
             p.grad = grad
 
     def step_hook(self) -> None:
         if self.config.projection != "update" or self.g_ref is None:
             return
-        params = trained_parameters(self.agent).values()
-        step = self._flat(p.detach() for p in params) - self.before
-        step = -project(-step, self.g_ref)  # a descent step on the memory loss has step · g_ref <= 0
+        step = -project(-(self.flat_parameters() - self.before), self.g_ref)  # descent: step · g_ref <= 0
         with torch.no_grad():
+            params = trained_parameters(self.agent).values()
             for p, value in zip(params, self._unflatten(self.before + step), strict=True):
                 p.copy_(value)
