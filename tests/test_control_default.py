@@ -52,3 +52,20 @@ def test_a_run_stopped_before_its_first_unit_gives_way_to_the_corrected_command(
     (root / "units" / "o0_s0" / "progress.json").write_text("{}")
     with pytest.raises(ValueError, match="holds another run"):
         start_run(dataclasses.replace(config, steps_per_task=8), root)
+
+
+def test_a_started_run_grows_by_orderings_and_seeds_and_keeps_its_record(tmp_path):
+    config = RunConfig(suite="goal", tasks=2, demos_per_task=1, steps_per_task=4, demos_dir=str(tmp_path / "demos"))
+    root = tmp_path / "run"
+    first = start_run(config, root)
+    (root / "units" / "o0_s0").mkdir(parents=True)
+    (root / "units" / "o0_s0" / "progress.json").write_text("{}")
+    grown = start_run(dataclasses.replace(config, orderings=(2, 0), seeds=(1,)), root)
+    assert grown["config"]["orderings"] == [0, 2] and grown["config"]["seeds"] == [0, 1]
+    assert set(grown["protocol"]["orders"]) == {"0", "2"}
+    assert grown["protocol"]["orders"]["0"] == first["protocol"]["orders"]["0"]
+    assert grown["code_revision"] == first["code_revision"] and grown["versions"] == first["versions"]
+    assert json.loads((root / RUN_FILE).read_text()) == grown
+    with pytest.raises(ValueError, match=r"holds another run \(config.steps_per_task"):
+        start_run(dataclasses.replace(config, seeds=(2,), steps_per_task=8), root)
+    assert json.loads((root / RUN_FILE).read_text())["config"]["seeds"] == [0, 1]

@@ -19,6 +19,7 @@ evaluation starts from the suite's fixed states, and torch runs single-threaded.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import fcntl
 import os
@@ -180,27 +181,52 @@ def _field_defaults(config: RunConfig) -> dict[str, dict]:
     }
 
 
+UNIT_AXES = ("orderings", "seeds")  # a run grows along these: new units beside the measured ones
+GROWING_FIELDS = {("config", axis) for axis in UNIT_AXES} | {("protocol", "orders")}
+
+
+def _check_same_run(record: dict, existing: dict, added: dict[str, dict], path: Path) -> None:
+    """Refuse ``record`` unless it asks for ``existing``'s run, perhaps with more orderings or seeds."""
+    for key in ("config", "agent_config", "strategy_config", "protocol"):
+        for field, value in record[key].items():
+            if (key, field) in GROWING_FIELDS:
+                continue
+            if field not in existing.get(key, {}) and field in added[key] and _same(value, added[key][field]):
+                continue  # a field added since the run started, at the default that does what the run did
+            theirs = existing.get(key, {}).get(field)
+            if not _same(value, theirs):
+                problem = f"holds another run ({key}.{field} is {theirs!r} there, {value!r} here)"
+                raise ResultsError(path, f"{problem}; use another --out")
+
+
+def _grown(existing: dict, record: dict) -> dict:
+    """``existing`` with the orderings and seeds ``record`` adds after its own (its units stay as measured)."""
+    grown = copy.deepcopy(existing)
+    for axis in UNIT_AXES:
+        have = list(grown["config"][axis])
+        grown["config"][axis] = have + [x for x in record["config"][axis] if x not in have]
+    orders = grown["protocol"]["orders"]
+    orders.update({o: order for o, order in record["protocol"]["orders"].items() if o not in orders})
+    return grown
+
+
 def start_run(config: RunConfig, root: Path, workers: int = 1) -> dict:
     """Write run.json (or check that an existing one asks for the same run) and collect missing demonstrations.
 
     A run that stopped before its first unit wrote anything (bad demos, an interrupted collection) has measured
-    nothing, so its run.json gives way to the corrected command's.
+    nothing, so its run.json gives way to the corrected command's. A started run may grow: the same command with
+    other ``--orderings`` or ``--seeds`` adds those units to it (run.json lists all), so a second seed joins the
+    first one's report and submission instead of starting a separate run.
     """
     record = plan_run(config)
     check_demos(config, record["protocol"]["tasks"])
     path = root / RUN_FILE
     if path.exists() and unit_started(root):
         existing = read_json(path, RUN_SCHEMA)
-        added = _field_defaults(config)
-        for key in ("config", "agent_config", "strategy_config", "protocol"):
-            for field, value in record[key].items():
-                if field not in existing.get(key, {}) and field in added[key] and _same(value, added[key][field]):
-                    continue  # a field added since the run started, at the default that does what the run did
-                theirs = existing.get(key, {}).get(field)
-                if not _same(value, theirs):
-                    problem = f"holds another run ({key}.{field} is {theirs!r} there, {value!r} here)"
-                    raise ResultsError(path, f"{problem}; use another --out")
-        record = existing
+        _check_same_run(record, existing, _field_defaults(config), path)
+        record = _grown(existing, record)
+        if record != existing:
+            write_json(path, record)
     else:
         write_json(path, record)
     collect(
