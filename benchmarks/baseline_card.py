@@ -86,7 +86,9 @@ def write_report(args, cells: dict, tasks: dict[str, list[str]]) -> None:
         f"Versions: {json.dumps(versions())}.",
         "",
         "Command: `LIFEBOT_THREADS=1 python benchmarks/baseline_card.py "
-        f"--suites {' '.join(args.suites)} --agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} "
+        f"--suites {' '.join(args.suites)}"
+        + (f" --tasks {args.tasks}" if args.tasks else "")
+        + f" --agents {' '.join(args.agents)} --seeds {' '.join(map(str, args.seeds))} "
         f"--demos {args.demos} --noise {args.noise} --steps {args.steps} --episodes {args.episodes}"
         + (f" --options {' '.join(args.options)}" if args.options else "")
         + "`",
