@@ -7,9 +7,9 @@
 For every (suite, task, agent, seed) cell: scripted demonstrations of the task (collected once per suite and
 setting, resumable), a fresh agent trained on them alone, and its success on the task's fixed evaluation states
 0..episodes-1. ``--options`` sets fields of every agent's config (``ensemble_decay=-0.3``). Each finished cell
-is written at once to ``<out>/cells_<settings>.json`` (atomically), so a killed card
-resumes without redoing cells. Writes ``<report>.md`` (per-task mean and spread over seeds, per-suite means)
-and ``<report>.png``.
+is written at once to ``<out>/cells_<settings>.json`` (atomically), so a killed card resumes without redoing
+cells, and card runs over different ``--seeds`` can share one ``--out``. Writes ``<report>.md`` (per-task mean
+and spread over seeds, per-suite means) and ``<report>.png``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,15 @@ def train_and_evaluate(args, agent_name: str, suite: str, task: str, path: Path,
         "train_s": trained - start,
         "eval_s": time.perf_counter() - trained,
     }
+
+
+def save_cells(path: Path, cells: dict) -> dict:
+    """Write the cells atomically, merged with those a card run beside this one (other seeds) wrote there."""
+    if path.exists():
+        cells = {**json.loads(path.read_text()), **cells}
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(cells, indent=1, sort_keys=True))
+    return cells
 
 
 def cell_key(agent: str, suite: str, task: str, seed: int) -> str:
@@ -193,9 +202,8 @@ def main() -> None:
                         f"(train {cells[key]['train_s']:.0f} s, eval {cells[key]['eval_s']:.0f} s)",
                         flush=True,
                     )
-                    with atomic_output(cells_path) as tmp:
-                        tmp.write_text(json.dumps(cells, indent=1, sort_keys=True))
-    write_report(args, cells, tasks)
+                    cells = save_cells(cells_path, cells)
+    write_report(args, save_cells(cells_path, cells), tasks)
 
 
 if __name__ == "__main__":

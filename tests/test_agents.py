@@ -329,6 +329,21 @@ def test_wsrl_actor_pretraining_modes(dataset, mode):
         dataclasses.replace(tiny_config("wsrl"), actor_pretraining="sac")
 
 
+def test_wsrl_imitates_at_its_own_step_size_and_goes_online_at_the_actors(dataset):
+    import dataclasses
+
+    from lifebot.agents.wsrl import WSRLAgent
+
+    config = dataclasses.replace(tiny_config("wsrl"), actor_pretraining="bc", imitation_learning_rate=1e-3)
+    agent = WSRLAgent.from_dataset(config, dataset)
+    seen = []
+    step = agent.model.imitation_step
+    agent.model.imitation_step = lambda *a: seen.append(agent.model.actor.optimizer.param_groups[0]["lr"]) or step(*a)
+    agent.learn(agent.transitions(dataset), steps=3)
+    assert seen == [1e-3] * 3
+    assert agent.model.actor.optimizer.param_groups[0]["lr"] == config.actor_learning_rate
+
+
 def test_wsrl_offline_transitions_end_at_each_demos_first_success(dataset):
     import dataclasses
 

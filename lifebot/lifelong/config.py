@@ -53,8 +53,9 @@ class RunConfig:
     """Learn only the suite's first N tasks (each ordering keeps its relative order); 0 means all."""
     demos_per_task: int = 50
     """Scripted-expert demonstrations per task (collected into ``demos_dir`` when missing)."""
-    steps_per_task: int = 2000
-    """Gradient steps spent on each task's demonstrations (an online agent's offline pretraining)."""
+    steps_per_task: int = 3000
+    """Gradient steps spent on each task's demonstrations (an online agent's offline pretraining); the default
+    is the baseline card's budget (``docs/baseline_card.md``)."""
     online_steps: int = 0
     """Online environment steps on each task after its demonstrations (online agents, e.g. ``wsrl``; their
     warmup included); the learning curve is measured along them. 0 for an offline agent."""
