@@ -173,7 +173,7 @@ TAMPERINGS = {
     "config seeds not the units'": (_set("run_config", "seeds", [0, 1]), "run_config.seeds: is [0, 1], but seeds"),
     "config steps not the curve's": (
         _set("run_config", "steps_per_task", 1000),
-        "protocol.eval_steps: is [500, 1000, 1500, 2000]; run_config gives [250, 500, 750, 1000]",
+        "protocol.eval_steps: is [750, 1500, 2250, 3000]; run_config gives [250, 500, 750, 1000]",
     ),
     "config without its suite": (lambda d: d["run_config"].pop("suite"), "run_config.suite: is None, not a JSON str"),
     "config field missing": (  # an older run config: the field's default, here not the protocol's
