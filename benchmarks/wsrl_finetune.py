@@ -206,9 +206,9 @@ def main() -> None:
                     BCConfig(hidden=base.net_arch, steps=args.bc_steps, seed=seed, device="cpu"), dataset
                 )
                 bc.learn(dataset)
-                copy_actor_into_sac(bc.policy, pretrained.policy)
+                copy_actor_into_sac(bc.acting_policy, pretrained.policy)
                 with torch.no_grad():  # the copy's deterministic action is BC's mean action tanh(mu)
-                    gap = (bc.policy.act(dataset.obs) - pretrained.actor(dataset.obs, deterministic=True)).abs()
+                    gap = (bc.acting_policy.act(dataset.obs) - pretrained.actor(dataset.obs, deterministic=True)).abs()
                 bc_note = (
                     f"BC {args.bc_steps} steps: success {measure(pretrained):.2f} "
                     f"(copy's mean action vs BC's: max gap {gap.max().item():.1e}); then "

@@ -150,6 +150,7 @@ def test_every_policy_file_loads_into_its_config():
     configs = {
         "bc": BCConfig,
         "chunking": ChunkingConfig,
+        "chunking_long": ChunkingConfig,
         "idm": IDMConfig,
         "wsrl_paper": WSRLConfig,
         "wsrl_cpu": WSRLConfig,

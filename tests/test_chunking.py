@@ -84,6 +84,21 @@ def test_checkpoint_round_trip(agent, tmp_path):
         assert np.array_equal(tensor.numpy(), loaded.policy.state_dict()[name].numpy()), name
 
 
+def test_an_averaging_agent_acts_with_its_average(demo_path):
+    config = ChunkingConfig(chunk=CHUNK, hidden=(64, 64), steps=20, batch_size=32, device="cpu", ema_decay=0.9)
+    dataset = DemoDataset([demo_path])
+    averaging = ChunkingAgent.from_dataset(config, dataset)
+    averaging.learn(averaging.transitions(dataset))
+    average = ChunkingAgent.from_dataset(dataclasses.replace(config, ema_decay=0.0), dataset)
+    average.load_policy(averaging.averaged.state_dict())
+    obs = _observations(demo_path)
+    acted = [averaging.predict(o, episodes=[0], steps=[t])[0] for t, o in enumerate(obs)]
+    np.testing.assert_array_equal(acted, [average.predict(o, episodes=[0], steps=[t])[0] for t, o in enumerate(obs)])
+    trained = ChunkingAgent.from_dataset(dataclasses.replace(config, ema_decay=0.0), dataset)
+    trained.load_policy(averaging.policy.state_dict())
+    assert not np.allclose(acted, [trained.predict(o, episodes=[0], steps=[t])[0] for t, o in enumerate(obs)])
+
+
 def test_evaluation_gives_each_episode_its_own_ensemble(agent):
     """The same episodes, run by one worker or two, succeed and last the same (state keyed by episode)."""
     one = evaluate(agent, 2, num_envs=1, suite="goal", task=TASK, control_mode=FAST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from functools import partial
 
@@ -251,3 +252,58 @@ def test_gradient_strategies_resume_from_their_state_identically(name, tmp_path)
         resumed.learn_task(data, steps=100)
     for j, data in enumerate(tasks):
         assert torch.equal(resumed.policy_for(j).policy.act(data.obs), whole.policy_for(j).policy.act(data.obs))
+
+
+def averaging_agent(decay: float = 0.9) -> BCAgent:
+    agent = make_agent()
+    agent.config = dataclasses.replace(agent.config, ema_decay=decay)
+    return agent
+
+
+def test_an_averaging_agent_acts_with_the_running_average_and_trains_the_last_weights():
+    agent, data = averaging_agent(), task_data(0)
+    trained = []  # the weights after every optimizer step (step hooks run before the average moves)
+    agent.learn(data, 30, step_hook=lambda: trained.append([p.detach().clone() for p in agent.policy.parameters()]))
+    expected = trained[0]
+    for weights in trained[1:]:
+        expected = [0.9 * e + 0.1 * w for e, w in zip(expected, weights, strict=True)]
+    assert agent.acting_policy is agent.averaged
+    for average, want, last in zip(agent.averaged.parameters(), expected, agent.policy.parameters(), strict=True):
+        torch.testing.assert_close(average, want)
+        assert not torch.equal(average, last)  # training continued from the last weights, not the average
+    plain = make_agent()
+    plain.learn(data, 5)
+    assert plain.averaged is None and plain.acting_policy is plain.policy  # ema_decay 0: the last weights act
+
+
+def test_the_average_survives_a_checkpoint_and_restarts_from_loaded_weights(tmp_path):
+    agent = averaging_agent()
+    agent.learn(task_data(0), 20)
+    agent.save(tmp_path / "agent.pt")
+    loaded = BCAgent.load(tmp_path / "agent.pt")
+    for a, b in zip(loaded.averaged.parameters(), agent.averaged.parameters(), strict=True):
+        assert torch.equal(a, b)
+    loaded.load_policy(make_agent().policy.state_dict())
+    assert loaded.acting_policy is loaded.policy  # new weights act until training averages them again
+    loaded.learn(task_data(0), 1)
+    for a, b in zip(loaded.averaged.parameters(), loaded.policy.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_best_point_selection_keeps_the_weights_that_acted():
+    strategy = STRATEGIES["sequential"](averaging_agent)
+    acted = []
+
+    def evaluate(step: int) -> float:
+        acted.append(copy.deepcopy(strategy.agent.acting_policy.state_dict()))
+        return 1.0 if step == 50 else 0.0
+
+    strategy.learn_task(task_data(0), steps=150, eval_points=(50, 100), evaluate=evaluate, keep_best=True)
+    assert strategy.agent.acting_policy is strategy.agent.policy
+    for name, tensor in strategy.agent.policy.state_dict().items():
+        assert torch.equal(tensor, acted[0][name]), name
+
+
+def test_packnet_refuses_an_averaging_agent():
+    with pytest.raises(ValueError, match="packnet: each task acts with exactly the weights its mask keeps"):
+        STRATEGIES["packnet"](averaging_agent)

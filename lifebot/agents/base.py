@@ -5,7 +5,9 @@ An agent is built from ``(config, obs_dim, normalizer, control_mode)`` and
 - ``transitions(dataset)``: the demonstration data it learns from (obs and actions; RL agents add next
   observations, rewards, dones and Monte-Carlo returns as ``extras``);
 - ``learn(data, steps, regularizer)``: gradient steps on those transitions; returns the losses;
-- ``predict(obs)`` / ``__call__``: actions for observation dicts (an agent is a policy for evaluation);
+- ``predict(obs)`` / ``__call__``: actions for observation dicts (an agent is a policy for evaluation), from
+  ``acting_policy`` (``policy``, or BC's running average of it); ``load_policy(state)`` sets the weights both
+  train and act with;
 - ``policy``: the module holding the parameters a regulariser constrains, with ``policy.loss(obs, actions,
   images)`` the supervised loss its importance weights come from (EWC's Fisher) and ``policy.act``;
 - ``learn_online(env, steps, ...)``: only for agents with ``online = True``, fine-tuning by interaction;
@@ -99,10 +101,20 @@ class Agent(abc.ABC):
         for key in getattr(self.policy, "image_keys", ()):
             image = np.ascontiguousarray(obs[key], dtype=np.uint8)
             images[key] = torch.from_numpy(image[None] if single else image).to(self.device)
-        self.policy.eval()
+        policy = self.acting_policy
+        policy.eval()
         with torch.no_grad():
-            actions = self.policy.act(batch, deterministic, images).cpu().numpy()
+            actions = policy.act(batch, deterministic, images).cpu().numpy()
         return actions[0] if single else actions
+
+    @property
+    def acting_policy(self) -> nn.Module:
+        """The module ``predict`` acts with: ``policy`` itself, or an agent's average of its weights."""
+        return self.policy
+
+    def load_policy(self, state: dict) -> None:
+        """Load weights into ``policy``, which then also acts (an agent's running average restarts there)."""
+        self.policy.load_state_dict(state)
 
     def __call__(self, obs, deterministic: bool = True) -> np.ndarray:  # a policy for lifebot.envs.vector.evaluate
         return self.predict(obs, deterministic)

@@ -11,6 +11,7 @@ and task encoding, and not the object slots (simulator state a real robot lacks)
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,6 +59,11 @@ class BCConfig:
     """Gradient steps per call to ``learn`` (unless ``learn`` is given another number)."""
     weight_decay: float = 0.0
     """Adam weight decay."""
+    ema_decay: float = 0.0
+    """Act with a running average of the weights, updated after every gradient step with this decay (diffusion
+    policy's EMA; 0.999 averages about the last 1,000 steps); 0 acts with the last weights. On the long suite
+    the last weights of a constant step size collapse on some seeds and their average does not
+    (``docs/baseline_probes.md``). Training always continues from the last weights."""
     seed: int = 0
     """Seeds network initialisation and minibatch sampling."""
     device: str = "auto"
@@ -68,6 +74,8 @@ class BCConfig:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         if self.observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {OBSERVATIONS}, got {self.observation!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.mixture_modes < 1:
             raise ValueError(f"mixture_modes must be at least 1, got {self.mixture_modes}")
         if self.observation == "image" and not (self.image_keys and self.encoder_channels and self.keypoints > 0):
@@ -161,6 +169,30 @@ class BCAgent(Agent):
         self.optimizer = torch.optim.Adam(
             self.policy.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
+        self.averaged: nn.Module | None = None
+        """The running average of ``policy`` (``ema_decay`` > 0), started from it at the first step after the
+        weights were set (construction, :meth:`load_policy`)."""
+
+    @property
+    def acting_policy(self) -> nn.Module:
+        return self.policy if self.averaged is None else self.averaged
+
+    def load_policy(self, state: dict) -> None:
+        super().load_policy(state)
+        self.averaged = None
+
+    def _average(self) -> None:
+        """Move the average a step towards the weights just trained (started from them on the first call)."""
+        if not self.config.ema_decay:
+            return
+        if self.averaged is None:
+            self.averaged = copy.deepcopy(self.policy).requires_grad_(False)
+            return
+        with torch.no_grad():
+            for average, weight in zip(self.averaged.parameters(), self.policy.parameters(), strict=True):
+                average.lerp_(weight, 1.0 - self.config.ema_decay)
+            for average, buffer in zip(self.averaged.buffers(), self.policy.buffers(), strict=True):
+                average.copy_(buffer)
 
     def learn(
         self,
@@ -196,6 +228,7 @@ class BCAgent(Agent):
             self.optimizer.step()
             if step_hook is not None:
                 step_hook()
+            self._average()
             losses.append(float(loss.detach()))
             self.gradient_steps += 1
         return losses
@@ -216,8 +249,15 @@ class BCAgent(Agent):
         return {k: images[k] for k in keys}
 
     def state_dict(self) -> dict:
-        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.averaged is not None:
+            state["averaged"] = self.averaged.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.averaged = None
+        if "averaged" in state:  # absent: written without an average, which restarts at the next step
+            self.averaged = copy.deepcopy(self.policy).requires_grad_(False)
+            self.averaged.load_state_dict(state["averaged"])

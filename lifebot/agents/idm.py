@@ -209,7 +209,8 @@ class IDMAgent(BCAgent):
             raise ValueError(
                 f"the encoder sees {pretrained.config.encoder_input!r}, this agent {self.config.encoder_input!r}"
             )
-        self.policy.trunk.load_state_dict(pretrained.policy.trunk.state_dict())
+        self.policy.trunk.load_state_dict(pretrained.acting_policy.trunk.state_dict())
+        self.averaged = None  # new weights: the average restarts from them
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "pretrain_head": self.objective.head.state_dict()}

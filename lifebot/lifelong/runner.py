@@ -82,7 +82,7 @@ def plan_run(config: RunConfig) -> dict:
             agent_config = load_agent_config(config.agent, config.agent_config)
             fits = type(start)(agent_config, start.obs_dim, start.normalizer, start.control_mode)
             try:
-                fits.policy.load_state_dict(start.policy.state_dict())
+                fits.load_policy(start.acting_policy.state_dict())
             except RuntimeError as exc:
                 problem = f"does not fit {config.init_checkpoint}'s weights: {exc}"
                 raise ValueError(f"{config.agent_config}: {problem}") from None
@@ -319,7 +319,7 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
     def make_agent():
         agent = cls(agent_config, obs_dim, normalizer, protocol["control_mode"])
         if initial is not None:
-            agent.policy.load_state_dict(initial.policy.state_dict())
+            agent.load_policy(initial.acting_policy.state_dict())
         return agent
 
     source = f"{root / RUN_FILE}: strategy_config"

@@ -149,9 +149,9 @@ class Strategy:
             if evaluate is not None and point in eval_points:
                 success = evaluate(point)
                 if keep_best and success > best:
-                    best, best_weights = success, copy.deepcopy(self.agent.policy.state_dict())
+                    best, best_weights = success, copy.deepcopy(self.agent.acting_policy.state_dict())
         if best_weights is not None:
-            self.agent.policy.load_state_dict(best_weights)
+            self.agent.load_policy(best_weights)
         self.end_task(current)
         return losses
 

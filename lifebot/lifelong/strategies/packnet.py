@@ -44,6 +44,11 @@ class PackNet(Strategy):
 
     def __init__(self, agent_factory, config=None, seed: int = 0):
         super().__init__(agent_factory, config, seed)
+        if getattr(self.agent.config, "ema_decay", 0.0):
+            raise ValueError(
+                "packnet: each task acts with exactly the weights its mask keeps, and an average of the weights "
+                "(the agent's ema_decay) blends them with the pruned ones; set the agent's ema_decay to 0"
+            )
         self.masks: dict[str, torch.Tensor] = {}
         self.tasks_done = 0
         self.trainable: dict[str, torch.Tensor] = {}
