@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lifebot.agents.idm import ENCODER_INPUTS, IDMAgent, IDMConfig
+from lifebot.agents.pretrain import loss_summary, pretrain_encoder
 from lifebot.atomic import atomic_output, atomic_write_json
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
@@ -74,13 +75,10 @@ def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDat
     losses_path = path.with_suffix(".json")
     if path.exists() and losses_path.exists():
         return IDMAgent.load(path), json.loads(losses_path.read_text())
-    agent = IDMAgent(config, pool.obs_dim, pool.normalizer, MODE)
-    losses = agent.pretrain(pool, progress=True)
-    window = max(1, min(50, len(losses) // 10))
-    summary = {"first": float(np.mean(losses[:window])), "last": float(np.mean(losses[-window:]))} if losses else {}
-    agent.save(path)  # lifebot run --agent idm --init-checkpoint <this>
-    atomic_write_json(losses_path, summary)
-    return agent, summary
+    agent, losses = pretrain_encoder(config, pool)
+    agent.save(path)  # lifebot run --agent idm --init-checkpoint <this> (`lifebot pretrain` makes one too)
+    atomic_write_json(losses_path, loss_summary(losses))
+    return agent, loss_summary(losses)
 
 
 def write_figure(path: Path, table: dict, counts: list[int], methods: list[str], title: str) -> None:

@@ -152,6 +152,7 @@ def test_every_policy_file_loads_into_its_config():
         "chunking": ChunkingConfig,
         "chunking_long": ChunkingConfig,
         "idm": IDMConfig,
+        "idm_scratch": IDMConfig,
         "wsrl_paper": WSRLConfig,
         "wsrl_cpu": WSRLConfig,
     }
@@ -405,3 +406,44 @@ def test_wsrl_warmup_uses_the_policy_not_uniform_noise(rl_env):
         model.policy.actor.log_std.bias.fill_(-10.0)
     model.learn(total_timesteps=10)
     assert np.abs(model.replay_buffer.actions[:10]).max() < 0.01
+
+
+def test_wsrl_exploration_scale_samples_closer_to_the_mean_action(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    spread = {}
+    for scale in (1.0, 0.01):
+        config = WSRLConfig(n_critics=2, net_arch=(16,), warmup_steps=50, exploration_std_scale=scale, device="cpu")
+        model = make_wsrl(rl_env, config)
+        with torch.no_grad():  # mean action 0, σ = 1: SAC samples spread over [-1, 1]
+            model.policy.actor.mu.weight.zero_()
+            model.policy.actor.mu.bias.zero_()
+            model.policy.actor.log_std.weight.zero_()
+            model.policy.actor.log_std.bias.zero_()
+        model.learn(total_timesteps=30)
+        spread[scale] = np.abs(model.replay_buffer.actions[:30]).max()
+    assert spread[1.0] > 0.5 and spread[0.01] < 0.05
+    with pytest.raises(ValueError, match="exploration_std_scale must be above 0"):
+        WSRLConfig(exploration_std_scale=0)
+
+
+def test_wsrl_success_imitation_learns_the_actions_of_its_own_successful_episodes(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    config = WSRLConfig(  # a large weight: the untrained critic's |Q|, which scales it, is near 0
+        n_critics=2, net_arch=(16,), warmup_steps=5, success_imitation=1e3, actor_learning_rate=0.01, device="cpu"
+    )
+    model = make_wsrl(rl_env, config)
+    model.learn(total_timesteps=2)  # sets up the online phase (its buffer rows 0 and 1: no episode ended)
+    obs = model._last_obs
+    for step, (done, success) in enumerate([(False, False), (True, True), (False, False), (True, False)]):
+        action = np.full((1, 7), 0.9 if step < 2 else -0.9, dtype=np.float32)
+        model._store_transition(
+            model.replay_buffer, action, obs, np.array([float(success)]), np.array([done]), [{"success": success}]
+        )
+    assert model.success_rows == [0, 1, 2, 3]  # the rows of the episode that ended in success, not the failed one
+    batch = torch.as_tensor(model.replay_buffer.observations[:8, 0])
+    before = model.actor(batch, deterministic=True).mean()
+    for _ in range(50):
+        model.actor_step(batch)
+    assert model.actor(batch, deterministic=True).mean() > before + 0.3  # towards the successful 0.9s

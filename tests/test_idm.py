@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,28 @@ def test_the_runner_refuses_what_does_not_fit(demos_dir, pool, tmp_path):
     wider = config_file(tmp_path / "wider.yaml", hidden=(64, 64))
     with pytest.raises(ValueError, match="wider.yaml: does not fit"):
         execute_run(tiny_run(demos_dir, init_checkpoint=str(checkpoint), agent_config=wider), tmp_path / "r")
+
+
+def test_lifebot_pretrain_writes_a_checkpoint_the_runner_starts_from(demos_dir, tmp_path, capsys):
+    from lifebot.cli.main import main
+
+    common = ["pretrain", "--suite", "spatial", "--tasks", "2", "--demos", "2", "--steps", "15", "--seed", "3"]
+    common += ["--workers", "1", "--control-mode", MODE, "--demos-dir", str(demos_dir)]
+    tiny = config_file(tmp_path / "tiny.yaml")
+    assert main([*common, "--agent-config", tiny, "--out", str(tmp_path / "encoder.pt")]) == 0
+    assert "encoder.pt" in capsys.readouterr().out
+    pretrained = IDMAgent.load(tmp_path / "encoder.pt")
+    record = json.loads((tmp_path / "encoder.json").read_text())
+    assert pretrained.config.seed == 3 and pretrained.config.idm_steps == 15
+    assert record["pool"]["tasks"] == load_suite("spatial").task_names[:2] and set(record["loss"]) == {"first", "last"}
+    assert record["versions"]["mujoco"]
+    unit = execute_run(
+        tiny_run(demos_dir, init_checkpoint=str(tmp_path / "encoder.pt")), tmp_path / "run", ExecutionConfig(workers=1)
+    ).units[0]
+    final = load_agent(unit_dir(tmp_path / "run", 0, 0) / "checkpoints" / "task_1.pt")
+    assert unit.finished and same(trunk(final), trunk(pretrained))  # frozen through the run
+
+    scratch = config_file(tmp_path / "scratch.yaml", objective="none", freeze_encoder=False)
+    assert main([*common, "--agent-config", scratch, "--out", str(tmp_path / "none.pt")]) == 2
+    assert "scratch.yaml: objective none has nothing to pretrain" in capsys.readouterr().err
+    assert not (tmp_path / "none.pt").exists()

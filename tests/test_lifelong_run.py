@@ -439,6 +439,9 @@ def test_compare_pairs_units_and_refuses_runs_of_another_protocol(er_run, tmp_pa
 
     other = _copy_run(run, tmp_path / "other", "er", run.units[0].R[-1])
     record = json.loads((other / "run.json").read_text())
+    record["protocol"]["init_checkpoint_sha256"] = "ab" * 32  # the same protocol from a pretrained start
+    (other / "run.json").write_text(json.dumps(record))
+    assert compare_runs([run, load_run(other)]).differences[1]["gem_acc"].n == 2
     record["protocol"]["episodes"] = 5
     (other / "run.json").write_text(json.dumps(record))
     with pytest.raises(ValueError, match=r"other and .* measured different protocols \(episodes differ\)"):
@@ -461,3 +464,16 @@ def test_a_run_started_before_a_config_field_existed_resumes_when_the_field_is_a
     changed = replace(config, strategy_options=("memory_per_task=5",))
     with pytest.raises(ResultsError, match=r"holds another run \(config.strategy_options"):
         execute_run(changed, root, IN_PROCESS)
+
+
+def test_a_fresh_optimizer_starts_each_task_without_the_previous_ones_moments(demos_dir, tmp_path):
+    with pytest.raises(ValueError, match="fresh_optimizer: must be false: agent wsrl's optimizers"):
+        tiny_config(demos_dir, agent="wsrl", online_steps=10, fresh_optimizer=True)
+    config = tiny_config(
+        demos_dir, strategy="sequential", orderings=(0,), eval_points=1, steps_per_task=10, fresh_optimizer=True
+    )
+    execute_run(config, tmp_path / "run", IN_PROCESS)
+    first, last = (load_agent(unit_dir(tmp_path / "run", 0, 0) / "checkpoints" / f"task_{k}.pt") for k in (0, 1))
+    assert last.gradient_steps == 20  # both tasks trained the weights; Adam counted only the last task's steps
+    assert {int(state["step"]) for state in last.optimizer.state_dict()["state"].values()} == {10}
+    assert first.optimizer.param_groups[0]["lr"] == last.optimizer.param_groups[0]["lr"]

@@ -116,6 +116,12 @@ class Agent(abc.ABC):
         """Load weights into ``policy``, which then also acts (an agent's running average restarts there)."""
         self.policy.load_state_dict(state)
 
+    def restart_optimizer(self) -> None:
+        """A new optimizer over the same parameters with the same settings: the moments of what it learnt before
+        are dropped (a lifelong run's ``fresh_optimizer``, LIBERO's ``start_task``)."""
+        old = self.optimizer
+        self.optimizer = type(old)([dict(group) for group in old.param_groups], **old.defaults)
+
     def __call__(self, obs, deterministic: bool = True) -> np.ndarray:  # a policy for lifebot.envs.vector.evaluate
         return self.predict(obs, deterministic)
 

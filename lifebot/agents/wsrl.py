@@ -161,6 +161,17 @@ class WSRLConfig:
     (``policies/bc.yaml``), under which BC reaches 0.9-1.0 on PickRedCubeLift from 50 demos. At the online
     actor's 1e-4, the lifelong runner's 1,000 pretraining steps per task left the actor at 0 success on every
     task (``docs/lifelong/goal_wsrl``). The paper's code has no imitation stage."""
+    exploration_std_scale: float = 1.0
+    """Online rollouts (warmup included) sample tanh(μ + scale · σ · ε): 1 is SAC's own policy (the paper's);
+    below 1 explores closer to the mean action, which on lifebot's tasks succeeds far more often than the
+    sampled policy (PickRedCubeLift: 35 % deterministic, 1 success in 10 sampled episodes), so the critic sees
+    rewards at all. Learning is unchanged (SAC is off-policy)."""
+    success_imitation: float = 0.0
+    """Weight of the negative log-likelihood of the actions of this online phase's own successful episodes in
+    the actor loss, scaled by mean |Q| as ``actor_anchor`` is (self-imitation; no offline data). The paper's
+    code has none (0). Why it exists: with a few successes per thousand steps the critic's action-gradient
+    carries little about success (docs/wsrl_probes.md), while the successful rollouts themselves are new
+    demonstrations of the task."""
     actor_delay: int = 0
     """Online updates, after the warmup, that train the critics only; the actor and temperature start after
     them (the paper's code: 0; its warmup alone re-fits the critic to the policy's own rollouts)."""
@@ -225,6 +236,8 @@ class WSRLConfig:
             "utd": (self.utd >= 1 and self.batch_size % self.utd == 0, "at least 1 and divide batch_size"),
             "actor_pretraining": (self.actor_pretraining in ACTOR_PRETRAINING, f"one of {ACTOR_PRETRAINING}"),
             "actor_delay": (self.actor_delay >= 0, "at least 0"),
+            "exploration_std_scale": (self.exploration_std_scale > 0, "above 0"),
+            "success_imitation": (self.success_imitation >= 0, "at least 0"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -258,11 +271,28 @@ class WSRL(SAC):
 
     def _setup_learn(self, *args, **kwargs):
         self.anchor = None  # each online phase anchors to the actor it starts from
+        self.episode_rows: list[int] = []  # buffer rows of the episode under way
+        self.success_rows: list[int] = []  # buffer rows of this phase's successful episodes (``success_imitation``)
         return super()._setup_learn(*args, **kwargs)
+
+    def _store_transition(self, replay_buffer, buffer_action, new_obs, reward, dones, infos) -> None:
+        self.episode_rows.append(replay_buffer.pos)  # one environment: the row this transition goes to
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+        if dones[0]:
+            if infos[0].get("success"):
+                self.success_rows.extend(self.episode_rows)
+            self.episode_rows = []
 
     def _sample_action(self, learning_starts, action_noise=None, n_envs=1):
         # The warmup rolls out the (pretrained) policy rather than uniform random actions.
-        return super()._sample_action(0, action_noise, n_envs)
+        scale = self.wsrl.exploration_std_scale
+        if scale == 1.0:
+            return super()._sample_action(0, action_noise, n_envs)
+        obs, _ = self.policy.obs_to_tensor(self._last_obs)
+        with th.no_grad():
+            mean, log_std, _ = self.actor.get_action_dist_params(obs)
+            scaled = th.tanh(mean + scale * log_std.exp() * th.randn_like(mean)).cpu().numpy()
+        return self.policy.unscale_action(scaled), scaled
 
     def scaled(self, rewards: th.Tensor) -> th.Tensor:
         return rewards * self.wsrl.reward_scale + self.wsrl.reward_bias
@@ -302,6 +332,13 @@ class WSRL(SAC):
                 anchor_actions = self.anchor(obs, deterministic=True)
             pull = (self.actor(obs, deterministic=True) - anchor_actions).pow(2).sum(dim=1).mean()
             actor_loss = actor_loss + self.wsrl.actor_anchor * q_pi.abs().mean().detach() * pull
+        if self.wsrl.success_imitation > 0 and self.success_rows:
+            rows = self.success_rows
+            pick = [rows[i] for i in np.random.randint(0, len(rows), size=min(len(obs), len(rows)))]
+            own_obs = th.as_tensor(self.replay_buffer.observations[pick, 0], device=self.device)
+            own_actions = th.as_tensor(self.replay_buffer.actions[pick, 0], device=self.device)
+            nll = actor_nll(self.actor, own_obs, own_actions)
+            actor_loss = actor_loss + self.wsrl.success_imitation * q_pi.abs().mean().detach() * nll
         if regularizer is not None:
             actor_loss = actor_loss + regularizer()
         self.actor.optimizer.zero_grad()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 import lifebot
-from lifebot.cli import demos, evaluate, leaderboard, quickstart, run, submit, suites, task
+from lifebot.cli import demos, evaluate, leaderboard, pretrain, quickstart, run, submit, suites, task
 from lifebot.cli.options import Parser
 
-COMMAND_GROUPS = (suites, task, demos, run, evaluate, quickstart, submit, leaderboard)
+COMMAND_GROUPS = (suites, task, demos, pretrain, run, evaluate, quickstart, submit, leaderboard)
 
 
 def build_parser() -> Parser:

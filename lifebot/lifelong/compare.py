@@ -31,12 +31,16 @@ class Comparison:
         return [name for name in self.tables[0].overall if all(name in t.overall for t in self.tables)]
 
 
+AGENT_SIDE = {"init_checkpoint_sha256"}  # where the agent started (with or without pretraining): compared, not fixed
+
+
 def check_same_protocol(runs: list[Run]) -> None:
     """Refuse runs whose measurements differ (naming the runs and the protocol entries that differ); runs of
-    different orderings compare (differences pair the units they share) when a shared ordering is one order."""
+    different orderings compare (differences pair the units they share) when a shared ordering is one order.
+    The agent's start (:data:`AGENT_SIDE`) may differ, as its config may: that is what a comparison varies."""
     first = runs[0]
     for run in runs[1:]:
-        keys = {*first.protocol, *run.protocol} - {"orders"}
+        keys = {*first.protocol, *run.protocol} - {"orders"} - AGENT_SIDE
         differ = sorted(k for k in keys if first.protocol.get(k) != run.protocol.get(k))
         theirs, ours = run.protocol.get("orders", {}), first.protocol.get("orders", {})
         if any(theirs[o] != ours[o] for o in set(theirs) & set(ours)):  # runs may hold different orderings

@@ -56,6 +56,10 @@ class RunConfig:
     steps_per_task: int = 3000
     """Gradient steps spent on each task's demonstrations (an online agent's offline pretraining); the default
     is the baseline card's budget (``docs/baseline_card.md``)."""
+    fresh_optimizer: bool = False
+    """Each task starts with a new optimizer (LIBERO's ``start_task`` builds one per task); false carries its
+    moments over from the previous task, as every run recorded before this field did (what each measured:
+    docs/lifelong/README.md, *Pretrained encoder vs scratch*)."""
     online_steps: int = 0
     """Online environment steps on each task after its demonstrations (online agents, e.g. ``wsrl``; their
     warmup included); the learning curve is measured along them. 0 for an offline agent."""
@@ -103,6 +107,9 @@ class RunConfig:
         if online != (self.online_steps > 0):
             need = "online_steps >= 1" if online else "online_steps 0 (it learns from demonstrations only)"
             raise ConfigError("RunConfig", "online_steps", f"agent {self.agent} needs {need}, got {self.online_steps}")
+        if online and self.fresh_optimizer:
+            problem = f"must be false: agent {self.agent}'s optimizers are stable-baselines3's (one online phase each)"
+            raise ConfigError("RunConfig", "fresh_optimizer", problem)
         if online and self.model_selection != "last":
             problem = f"must be 'last': agent {self.agent} learns online"
             raise ConfigError("RunConfig", "model_selection", problem)

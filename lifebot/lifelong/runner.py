@@ -361,6 +361,8 @@ def run_unit(root: str | Path, ordering: int, seed: int, workers: int = 1, drive
                 return curve[-1]
 
             began = time.perf_counter()
+            if config.get("fresh_optimizer"):  # absent from run.json files written before the field: carried
+                strategy.agent.restart_optimizer()
             dataset = DemoDataset([paths[task]], normalizer=normalizer, max_demos_per_file=config["demos_per_task"])
             data = strategy.agent.transitions(dataset)
             losses = strategy.learn_task(

@@ -1,0 +1,112 @@
+"""Encoder pretraining on a suite's demonstrations: the checkpoint ``lifebot run --init-checkpoint`` starts from.
+
+Why a step of its own: a pretrained encoder is made once on the pool (the ``pretrain`` suite, as LIBERO-90 feeds
+LIBERO-10) and then shared by every unit of every lifelong run that compares with and without it, so the runs
+differ only in where the encoder came from. The checkpoint is an ``idm`` agent (:mod:`lifebot.agents.idm`) whose
+policy head is untrained; beside it, ``<checkpoint>.json`` records the pool, the losses and the versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lifebot.configs import require
+from lifebot.envs.control import CONTROL_MODES, DEFAULT_CONTROL_MODE
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """What an encoder is pretrained on, and for how long."""
+
+    suite: str = "pretrain"
+    """Suite whose tasks' demonstrations form the pool (``task_suites/<suite>``)."""
+    tasks: int = 0
+    """Pretrain on the suite's first N tasks; 0 means all."""
+    demos_per_task: int = 10
+    """Scripted-expert demonstrations per pool task (collected into ``demos_dir`` when missing)."""
+    agent_config: str = ""
+    """YAML file with the ``idm`` agent's config (default ``policies/idm.yaml``): objective, encoder input, widths."""
+    steps: int = 0
+    """Pretraining gradient steps; 0 takes the agent config's ``idm_steps``."""
+    seed: int = 0
+    """Seed of the encoder's initialisation and minibatches (replaces the agent config's)."""
+    control_mode: str = DEFAULT_CONTROL_MODE
+    """Control mode of the demonstrations (and of the runs that start from the checkpoint)."""
+    demos_dir: str = "demos"
+    """Where demonstrations are read from, and collected into when missing."""
+    workers: int = os.cpu_count() or 1
+    """Collection processes."""
+
+    def __post_init__(self):
+        require(
+            self,
+            {
+                "tasks": (self.tasks >= 0, "at least 0"),
+                "demos_per_task": (self.demos_per_task >= 1, "at least 1"),
+                "steps": (self.steps >= 0, "at least 0"),
+                "control_mode": (self.control_mode in CONTROL_MODES, f"one of {', '.join(CONTROL_MODES)}"),
+                "workers": (self.workers >= 1, "at least 1"),
+            },
+        )
+
+
+def loss_summary(losses: list[float]) -> dict[str, float]:
+    """Mean loss over the first and the last window (a tenth of the steps, at most 50): how far it fell."""
+    if not losses:
+        return {}
+    window = max(1, min(50, len(losses) // 10))
+    return {"first": float(np.mean(losses[:window])), "last": float(np.mean(losses[-window:]))}
+
+
+def pretrain_encoder(config, pool, progress: bool = True):
+    """An ``idm`` agent of ``config`` with its encoder trained on ``pool`` (a DemoDataset), and the losses."""
+    from lifebot.agents.idm import IDMAgent
+
+    agent = IDMAgent.from_dataset(config, pool)
+    return agent, agent.pretrain(pool, progress=progress)
+
+
+def pretrain_checkpoint(config: PretrainConfig, out: str | Path) -> dict:
+    """Collect the pool, pretrain the encoder and write the checkpoint to ``out`` (atomically); returns the record
+    written beside it."""
+    from lifebot.agents.registry import load_agent_config
+    from lifebot.atomic import atomic_write_json
+    from lifebot.demos.collect import CollectConfig, collect
+    from lifebot.demos.dataset import DemoDataset
+    from lifebot.suites.store import load_suite
+    from lifebot.versions import versions
+
+    suite = load_suite(config.suite)
+    if config.tasks > len(suite.tasks):
+        raise ValueError(f"suite {suite.name} has {len(suite.tasks)} tasks, asked for {config.tasks}")
+    tasks = suite.task_names[: config.tasks or None]
+    agent_config = load_agent_config("idm", config.agent_config or None)
+    agent_config = dataclasses.replace(agent_config, seed=config.seed, idm_steps=config.steps or agent_config.idm_steps)
+    if agent_config.objective == "none":
+        raise ValueError(f"{config.agent_config or 'policies/idm.yaml'}: objective none has nothing to pretrain")
+    demos = CollectConfig(
+        suite=suite.name,
+        tasks=tuple(tasks),
+        num_demos=config.demos_per_task,
+        workers=config.workers,
+        control_mode=config.control_mode,
+        out=Path(config.demos_dir),
+    )
+    pool = DemoDataset(collect(demos), max_demos_per_file=config.demos_per_task)
+    agent, losses = pretrain_encoder(agent_config, pool)
+    path = agent.save(out)
+    record = {
+        "checkpoint": str(path),
+        "pool": {"suite": suite.name, "suite_version": suite.version, "tasks": tasks, "transitions": len(pool.obs)},
+        "config": dataclasses.asdict(config),
+        "agent_config": dataclasses.asdict(agent_config),
+        "loss": loss_summary(losses),
+        "versions": versions(),
+    }
+    atomic_write_json(path.with_suffix(".json"), record)
+    return record
