@@ -77,8 +77,9 @@ def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDat
         return IDMAgent.load(path), json.loads(losses_path.read_text())
     agent, losses = pretrain_encoder(config, pool)
     agent.save(path)  # lifebot run --agent idm --init-checkpoint <this> (`lifebot pretrain` makes one too)
-    atomic_write_json(losses_path, loss_summary(losses))
-    return agent, loss_summary(losses)
+    summary = loss_summary(losses)
+    atomic_write_json(losses_path, summary)
+    return agent, summary
 
 
 def write_figure(path: Path, table: dict, counts: list[int], methods: list[str], title: str) -> None:
