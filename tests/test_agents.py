@@ -447,3 +447,25 @@ def test_wsrl_success_imitation_learns_the_actions_of_its_own_successful_episode
     for _ in range(50):
         model.actor_step(batch)
     assert model.actor(batch, deterministic=True).mean() > before + 0.3  # towards the successful 0.9s
+
+
+def test_wsrl_actor_after_success_holds_the_actor_until_a_success_is_stored(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    config = WSRLConfig(
+        n_critics=2, net_arch=(16,), warmup_steps=4, batch_size=8, utd=2, actor_after_success=True, device="cpu"
+    )
+    model = make_wsrl(rl_env, config)
+    actor_before = [p.detach().clone() for p in model.actor.parameters()]
+    critic_before = [p.detach().clone() for p in model.critic.parameters()]
+    model.learn(total_timesteps=12)  # a random policy does not lift the cube in 12 steps
+    assert not model.success_rows and model.num_timesteps == 12
+    assert all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(critic_before, model.critic.parameters(), strict=True))
+    obs = model._last_obs
+    model._store_transition(
+        model.replay_buffer, np.zeros((1, 7), np.float32), obs, np.array([1.0]), np.array([True]), [{"success": True}]
+    )
+    assert model.actor_may_update()
+    model.train(gradient_steps=1, batch_size=8)
+    assert not all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
