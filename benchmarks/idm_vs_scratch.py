@@ -3,7 +3,7 @@
     python benchmarks/idm_vs_scratch.py [--suite goal] [--tasks 5] [--counts 2 5 10 25] [--seeds 0 1 2]
         [--pool-tasks 40] [--pool-demos 10] [--pretrain-steps 3000] [--steps 2000] [--episodes 20]
         [--encoder-input objects] [--gap 1] [--methods scratch bc-pre idm idm-ft] [--out runs/idm]
-        [--figure docs/idm_vs_scratch.png]
+        [--figure docs/idm_vs_scratch.png] [--image-size 64] [--cameras agentview_image eye_in_hand_image]
 
 One agent shape (:class:`~lifebot.agents.idm.IDMAgent`: an encoder on ``--encoder-input``, a policy MLP on it
 and the rest of the state), four ways to get its encoder: ``scratch`` (none, learnt with the policy),
@@ -14,7 +14,10 @@ with the same settings loads it), and every (method, task, demos, seed) success 
 ``--out/results_<key>.json`` as it is measured, so an interrupted grid resumes. All agents use the pool's
 observation normalizer and are evaluated on the target suite's fixed states. Prints mean success over the tasks
 per seed, then the mean, standard deviation and range over seeds; writes the figure with matplotlib (Agg).
-The smallest end-to-end run (about a minute on one busy core, its demonstrations included)::
+``--encoder-input images`` is the paper's setting: the encoder sees ``--cameras`` at ``--image-size`` pixels
+(demonstrations recorded with images, so give them a ``--demos-dir`` of their own) and the policy is evaluated
+from rendered images. The smallest end-to-end run (about a minute on one busy core, its demonstrations
+included; add ``--encoder-input images --demos-dir /tmp/idm_smoke/demos`` for the image path)::
 
     python benchmarks/idm_vs_scratch.py --tiny --out /tmp/idm_smoke --figure /tmp/idm_smoke/figure.png
 """
@@ -35,6 +38,7 @@ from lifebot.agents.pretrain import loss_summary, pretrain_encoder
 from lifebot.atomic import atomic_output, atomic_write_json
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
+from lifebot.envs.gym_env import CAMERAS
 from lifebot.envs.vector import evaluate
 from lifebot.suites.store import load_suite
 
@@ -120,6 +124,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--encoder-input", choices=ENCODER_INPUTS, default=IDMConfig.encoder_input)
     parser.add_argument("--gap", type=int, default=1)
+    parser.add_argument("--image-size", type=int, default=64, help="camera side in pixels (--encoder-input images)")
+    parser.add_argument("--cameras", nargs="+", choices=list(CAMERAS), default=list(CAMERAS))
     parser.add_argument("--hidden", type=int, nargs="+", default=list(IDMConfig.hidden))
     parser.add_argument("--batch-size", type=int, default=IDMConfig.batch_size)
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
@@ -132,6 +138,9 @@ def main() -> None:
     if args.tiny:
         for name, value in TINY.items():
             setattr(args, name, value)
+    images = args.encoder_input == "images"
+    image_keys = tuple(args.cameras) if images else ()
+    cameras = dict(obs_mode="image", image_size=args.image_size) if images else {}  # what evaluation renders
 
     base = IDMConfig(
         hidden=tuple(args.hidden),
@@ -143,12 +152,13 @@ def main() -> None:
         encoder_input=args.encoder_input,
         gap=args.gap,
         device="cpu" if args.tiny else "auto",
+        **(dict(observation="image", image_keys=tuple(args.cameras)) if images else {}),
     )
     pool_tasks = load_suite("pretrain").task_names[: args.pool_tasks or None]
-    demos = dict(workers=args.workers, control_mode=MODE, out=args.demos_dir)
+    demos = dict(workers=args.workers, control_mode=MODE, out=args.demos_dir, images=images, image_size=args.image_size)
     pool_paths = collect(CollectConfig(suite="pretrain", tasks=tuple(pool_tasks), num_demos=args.pool_demos, **demos))
-    pool = DemoDataset(pool_paths, max_demos_per_file=args.pool_demos)
-    pool_id = {"pool_tasks": pool_tasks, "pool_demos": args.pool_demos, "control_mode": MODE}
+    pool = DemoDataset(pool_paths, max_demos_per_file=args.pool_demos, image_keys=image_keys)
+    pool_id = {"pool_tasks": pool_tasks, "pool_demos": args.pool_demos, "control_mode": MODE, **cameras}
     tasks = load_suite(args.suite).task_names[: args.tasks]
     paths = collect(CollectConfig(suite=args.suite, tasks=tuple(tasks), num_demos=max(args.counts), **demos))
 
@@ -177,7 +187,9 @@ def main() -> None:
                     if cell in cells:
                         continue
                     if data is None:
-                        data = DemoDataset([path], max_demos_per_file=count, normalizer=pool.normalizer)
+                        data = DemoDataset(
+                            [path], max_demos_per_file=count, normalizer=pool.normalizer, image_keys=image_keys
+                        )
                     objective, frozen = METHODS[name]
                     config = dataclasses.replace(base, objective=objective, freeze_encoder=frozen, seed=seed)
                     agent = IDMAgent(config, pool.obs_dim, pool.normalizer, MODE)
@@ -185,7 +197,13 @@ def main() -> None:
                         agent.load_encoder(encoders[objective])
                     agent.learn(data)
                     rate = evaluate(
-                        agent, args.episodes, num_envs=args.workers, suite=args.suite, task=task, control_mode=MODE
+                        agent,
+                        args.episodes,
+                        num_envs=args.workers,
+                        suite=args.suite,
+                        task=task,
+                        control_mode=MODE,
+                        **cameras,
                     ).success_rate
                     cells[cell] = rate
                     atomic_write_json(results_path, {"settings_key": results_key, "cells": cells})

@@ -1,4 +1,5 @@
-"""Behaviour cloning's mixture head and image policies, trained on real demonstrations recorded with images."""
+"""Behaviour cloning's mixture head and image policies (an image encoder pretrained by inverse dynamics among them),
+trained on real demonstrations recorded with images."""
 
 from __future__ import annotations
 
@@ -162,10 +163,36 @@ def test_strategies_keep_their_contract_with_the_mixture_head(state_data):
     assert len(strategy.anchors) == 2
 
 
-def test_inverse_dynamics_stays_on_state_observations():
-    from lifebot.agents.idm import IDMConfig
+def test_an_image_encoder_pretrains_by_inverse_dynamics_and_stays_frozen_under_its_policy(image_data, image_obs):
+    from lifebot.agents.idm import IDMAgent, IDMConfig
 
-    with pytest.raises(ValueError, match="state observations"):
+    config = IDMConfig(
+        **{**vars(image_config()), "encoder_input": "images", "policy_hidden": (32,), "idm_hidden": (32,)}
+    )
+    agent = IDMAgent.from_dataset(config, image_data)
+    encoder = lambda a: {k: v.clone() for k, v in a.policy.state_dict().items() if k.startswith(("trunk", "encoders"))}  # noqa: E731
+    before = encoder(agent)
+    losses = agent.pretrain(image_data, steps=40)  # pairs of a frame and the demo's own next frame
+    assert np.all(np.isfinite(losses)) and np.mean(losses[-10:]) < np.mean(losses[:10])
+    pretrained = encoder(agent)
+    assert any(not torch.equal(before[k], v) for k, v in pretrained.items())
+    tuned = IDMAgent.fine_tuning(agent, seed=1)
+    tuned.learn(image_data, steps=10)
+    assert all(torch.equal(pretrained[k], v) for k, v in encoder(tuned).items())  # frozen: bit-identical
+    action = tuned.predict(image_obs)
+    dark = {**image_obs, "agentview_image": np.zeros_like(image_obs["agentview_image"])}
+    assert action.shape == (7,) and not np.allclose(tuned.predict(dark), action)  # it acts from the cameras
+
+
+def test_an_image_encoder_needs_an_image_policy_and_image_demos(state_data):
+    from lifebot.agents.idm import IDMAgent, IDMConfig
+
+    with pytest.raises(ValueError, match="an encoder on images needs observation image"):
         IDMConfig(observation="image")
+    with pytest.raises(ValueError, match="an encoder on images needs observation image"):
+        IDMConfig(encoder_input="images")
+    agent = IDMAgent.from_dataset(IDMConfig(**{**vars(image_config()), "encoder_input": "images"}), state_data)
+    with pytest.raises(ValueError, match="DemoDataset\\(paths, image_keys="):
+        agent.pretrain(state_data, steps=1)
     with pytest.raises(ValueError, match="observation must be one of"):
         BCConfig(observation="depth")

@@ -3,6 +3,7 @@ resumed after a kill, rejected clearly when broken, and read back through the to
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -336,6 +337,8 @@ def test_image_demonstrations(tmp_path, monkeypatch):
     assert all(r.ok for r in verify_file(path))
     dataset = DemoDataset([path], image_keys=("agentview_image",))
     assert dataset[0]["agentview_image"].shape == (64, 64, 3)
+    with pytest.raises(DemoFileError, match=f"{path.name}.*this run records no images"):  # one kind per file
+        collect(dataclasses.replace(config, images=False, num_demos=2), progress=False)
 
 
 def test_recording_goes_past_success_through_the_release(goal_demos):

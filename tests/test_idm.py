@@ -169,6 +169,10 @@ def test_the_runner_refuses_what_does_not_fit(demos_dir, pool, tmp_path):
     wider = config_file(tmp_path / "wider.yaml", hidden=(64, 64))
     with pytest.raises(ValueError, match="wider.yaml: does not fit"):
         execute_run(tiny_run(demos_dir, init_checkpoint=str(checkpoint), agent_config=wider), tmp_path / "r")
+    image = IDMConfig(**{**TINY, "observation": "image", "encoder_input": "images", "encoder_channels": (8,)})
+    image_checkpoint = IDMAgent.from_dataset(image, pool).save(tmp_path / "image.pt")
+    with pytest.raises(ValueError, match="image.pt: a policy on image observations; lifebot run learns from state"):
+        execute_run(tiny_run(demos_dir, init_checkpoint=str(image_checkpoint)), tmp_path / "r")
 
 
 def test_lifebot_pretrain_writes_a_checkpoint_the_runner_starts_from(demos_dir, tmp_path, capsys):
@@ -194,3 +198,21 @@ def test_lifebot_pretrain_writes_a_checkpoint_the_runner_starts_from(demos_dir, 
     assert main([*common, "--agent-config", scratch, "--out", str(tmp_path / "none.pt")]) == 2
     assert "scratch.yaml: objective none has nothing to pretrain" in capsys.readouterr().err
     assert not (tmp_path / "none.pt").exists()
+
+
+def test_lifebot_pretrain_collects_camera_demos_for_an_image_encoder(tmp_path, monkeypatch, capsys):
+    from lifebot.cli.main import main
+
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    image = dict(observation="image", encoder_input="images", encoder_channels=[8], keypoints=4, batch_size=8)
+    agent_config = config_file(tmp_path / "image.yaml", **image)
+    args = ["pretrain", "--suite", "spatial", "--tasks", "1", "--demos", "1", "--steps", "5", "--image-size", "32"]
+    args += ["--workers", "1", "--control-mode", MODE, "--demos-dir", str(tmp_path / "demos")]
+    assert main([*args, "--agent-config", agent_config, "--out", str(tmp_path / "encoder.pt")]) == 0
+    pretrained = IDMAgent.load(tmp_path / "encoder.pt")
+    assert pretrained.policy.image_keys and pretrained.config.idm_steps == 5
+    (demo_file,) = (tmp_path / "demos" / "spatial").glob("*.hdf5")
+    images = DemoDataset([demo_file], image_keys=pretrained.policy.image_keys).images
+    assert all(v.shape[1:] == (32, 32, 3) for v in images.values())
+    assert json.loads((tmp_path / "encoder.json").read_text())["config"]["image_size"] == 32
+    assert "pretrained inverse_dynamics on 1 spatial tasks" in capsys.readouterr().out

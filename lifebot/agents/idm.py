@@ -15,7 +15,9 @@ Why ``encoder_input`` defaults to ``objects``: on the full state a_t is nearly a
 change (its proprioception, and each object's position relative to the end effector, move with the arm), so the
 inverse-dynamics loss falls to ~0 by learning the robot and dropping the objects (issue 16's measurement). The
 object-centric input holds the objects' own poses, articulation and presence flags and nothing of the robot;
-the robot's proprioception and the task encoding reach the policy beside φ.
+the robot's proprioception and the task encoding reach the policy beside φ. ``images`` is the paper's setting:
+φ sees the cameras (``observation: image``, demos recorded with images); the frame ``gap`` steps later is the
+demonstration's own later image, so a demo's last ``gap`` steps have no inverse-dynamics pair.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from lifebot.agents.bc import ACTION_DIM, BCAgent, BCConfig, BCPolicy, state_columns
-from lifebot.agents.networks import mlp
+from lifebot.agents.bc import ACTION_DIM, IMAGE_STATE_KEYS, BCAgent, BCConfig, BCPolicy, state_columns
+from lifebot.agents.networks import ImageEncoder, mlp
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.observations import SLOT_EEF_RELATIVE, SLOT_SIZE, STATE_KEYS
 from lifebot.registry import Registry
 
-ENCODER_INPUTS = ("objects", "no_proprio", "state")
+ENCODER_INPUTS = ("objects", "no_proprio", "state", "images")
+ENCODER_MODULES = ("trunk.", "encoders.")  # φ's parameters: frozen, copied by load_encoder
 
 
 def encoder_columns(encoder_input: str, obs_dim: int) -> list[int]:
@@ -43,8 +46,10 @@ def encoder_columns(encoder_input: str, obs_dim: int) -> list[int]:
     ``objects``: every object slot without its end-effector-relative position (no robot, no task encoding);
     ``no_proprio``: objects (relative positions included) and task encoding, the proprioception masked; it
     still sees the arm move through the relative positions (an ablation); ``state``: everything (the encoder
-    is then exactly BC's trunk).
+    is then exactly BC's trunk); ``images``: no column (φ sees the cameras).
     """
+    if encoder_input == "images":
+        return []
     if encoder_input == "state":
         return list(range(obs_dim))
     if obs_dim != len(state_columns(STATE_KEYS)):
@@ -61,8 +66,9 @@ class IDMConfig(BCConfig):
     """What ``pretrain`` trains the encoder on: ``inverse_dynamics``, ``multitask_bc`` or ``none`` (scratch)."""
     encoder_input: str = "objects"
     """What the encoder sees (:func:`encoder_columns`): ``objects`` (object-centric, nothing of the robot: the
-    default, so that inverse dynamics cannot read the action off the arm's own change), ``no_proprio`` or
-    ``state``; the columns it does not see go to the policy beside it."""
+    default, so that inverse dynamics cannot read the action off the arm's own change), ``no_proprio``,
+    ``state`` or ``images`` (the ``image_keys`` cameras, with ``observation: image``; proprioception and task
+    encoding go beside φ); the columns it does not see go to the policy beside it."""
     gap: int = 1
     """Inverse dynamics predicts a_t from o_t and o_{t+gap} (1: the next step; larger: multi-step inverse)."""
     policy_hidden: tuple[int, ...] = (256,)
@@ -76,8 +82,11 @@ class IDMConfig(BCConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.observation != "state":
-            raise ValueError("encoder pretraining runs on state observations (demos keep no next images)")
+        if (self.observation == "image") != (self.encoder_input == "images"):
+            raise ValueError(
+                f"encoder_input {self.encoder_input!r} with observation {self.observation!r}: an encoder on "
+                "images needs observation image, and an image policy needs encoder_input images"
+            )
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {self.objective!r}")
         if self.encoder_input not in ENCODER_INPUTS:
@@ -91,34 +100,52 @@ class IDMConfig(BCConfig):
 
 
 class EncoderPolicy(BCPolicy):
-    """φ(the encoder's columns) ++ the other columns -> MLP (``policy_hidden``) -> action head.
+    """φ(the encoder's columns, or cameras) ++ the other columns -> MLP (``policy_hidden``) -> action head.
 
-    ``trunk`` is φ (BC's trunk layout on fewer inputs). With ``encoder_input: state`` and no ``policy_hidden``
-    this is exactly :class:`BCPolicy`'s state layout, which :mod:`lifebot.agents.transfer` moves into SB3.
+    φ is ``trunk`` (BC's trunk layout on fewer inputs), after one camera encoder per ``image_keys`` camera for
+    ``encoder_input: images``. With ``encoder_input: state`` and no ``policy_hidden`` this is exactly
+    :class:`BCPolicy`'s state layout, which :mod:`lifebot.agents.transfer` moves into SB3.
     """
 
     def __init__(self, obs_dim: int, config: IDMConfig):
         nn.Module.__init__(self)  # not BCPolicy's: its trunk sees the whole state; loss, act and the head are shared
-        self.image_keys, self.encoders = (), nn.ModuleDict()
+        self.image_keys = config.image_keys if config.encoder_input == "images" else ()
+        self.encoders = nn.ModuleDict(
+            {k: ImageEncoder(config.encoder_channels, config.keypoints) for k in self.image_keys}
+        )
         seen = encoder_columns(config.encoder_input, obs_dim)
-        rest = sorted(set(range(obs_dim)) - set(seen))
-        self.register_buffer("encoder_index", torch.tensor(seen), persistent=False)
+        if self.image_keys:
+            if obs_dim != len(state_columns(STATE_KEYS)):
+                raise ValueError(f"an image encoder takes the full {len(state_columns(STATE_KEYS))}-dim state")
+            rest = state_columns(IMAGE_STATE_KEYS)
+        else:
+            rest = sorted(set(range(obs_dim)) - set(seen))
+        self.register_buffer("encoder_index", torch.tensor(seen, dtype=torch.long), persistent=False)
         self.register_buffer("rest_index", torch.tensor(rest, dtype=torch.long), persistent=False)
         latent = config.hidden[-1]
-        self.trunk = nn.Sequential(mlp(len(seen), config.hidden[:-1], latent), nn.ReLU())
+        width = sum(encoder.out_dim for encoder in self.encoders.values()) if self.image_keys else len(seen)
+        self.trunk = nn.Sequential(mlp(width, config.hidden[:-1], latent), nn.ReLU())
         width, hidden = latent + len(rest), config.policy_hidden
         self.body = nn.Sequential(mlp(width, hidden[:-1], hidden[-1]), nn.ReLU()) if hidden else nn.Sequential()
         self.build_head(hidden[-1] if hidden else width, config)
         self.transferable = not rest and not hidden
 
-    def encode(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.trunk(obs.index_select(-1, self.encoder_index))
+    def encode(self, obs: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        if not self.image_keys:
+            return self.trunk(obs.index_select(-1, self.encoder_index))
+        missing = [k for k in self.image_keys if k not in (images or {})]
+        if missing:
+            raise ValueError(f"this encoder sees camera images: pass images= with {missing}")
+        return self.trunk(torch.cat([self.encoders[k](images[k]) for k in self.image_keys], dim=-1))
 
     def rest(self, obs: torch.Tensor) -> torch.Tensor:
         return obs.index_select(-1, self.rest_index)
 
     def features(self, obs: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        return self.body(torch.cat([self.encode(obs), self.rest(obs)], dim=-1))
+        return self.body(torch.cat([self.encode(obs, images), self.rest(obs)], dim=-1))
+
+
+Frame = tuple[torch.Tensor, dict[str, torch.Tensor]]  # (normalised state, camera key -> uint8 images)
 
 
 class Objective(nn.Module):
@@ -127,8 +154,8 @@ class Objective(nn.Module):
     name: ClassVar[str]
     trains: ClassVar[bool] = True
 
-    def loss(self, policy: EncoderPolicy, obs, later_obs, actions) -> torch.Tensor:
-        predicted = torch.tanh(self.head(self.inputs(policy, obs, later_obs)))
+    def loss(self, policy: EncoderPolicy, now: Frame, later: Frame, actions) -> torch.Tensor:
+        predicted = torch.tanh(self.head(self.inputs(policy, now, later)))
         return (predicted - actions).pow(2).sum(-1).mean()
 
 
@@ -143,8 +170,8 @@ class InverseDynamics(Objective):
         super().__init__()
         self.head = mlp(2 * config.hidden[-1], config.idm_hidden, ACTION_DIM)
 
-    def inputs(self, policy, obs, later_obs):
-        return torch.cat([policy.encode(obs), policy.encode(later_obs)], dim=-1)
+    def inputs(self, policy, now: Frame, later: Frame):
+        return torch.cat([policy.encode(*now), policy.encode(*later)], dim=-1)
 
 
 @OBJECTIVES.register("multitask_bc")
@@ -155,8 +182,8 @@ class MultitaskBC(Objective):
         super().__init__()
         self.head = mlp(config.hidden[-1] + len(policy.rest_index), config.idm_hidden, ACTION_DIM)
 
-    def inputs(self, policy, obs, later_obs):
-        return torch.cat([policy.encode(obs), policy.rest(obs)], dim=-1)
+    def inputs(self, policy, now: Frame, later: Frame):
+        return torch.cat([policy.encode(*now), policy.rest(now[0])], dim=-1)
 
 
 @OBJECTIVES.register("none")
@@ -180,11 +207,10 @@ class IDMAgent(BCAgent):
     def __init__(self, config: IDMConfig, obs_dim, normalizer, control_mode=DEFAULT_CONTROL_MODE):
         super().__init__(config, obs_dim, normalizer, control_mode)
         self.objective = OBJECTIVES[config.objective](self.policy, config).to(self.device)
-        self.idm_optimizer = torch.optim.Adam(
-            [*self.policy.trunk.parameters(), *self.objective.parameters()], lr=config.learning_rate
-        )
+        encoder = [p for n, p in self.policy.named_parameters() if n.startswith(ENCODER_MODULES)]
+        self.idm_optimizer = torch.optim.Adam([*encoder, *self.objective.parameters()], lr=config.learning_rate)
         if config.freeze_encoder:  # the optimizer never holds φ, so it stays bit-identical through learn()
-            policy = [p for n, p in self.policy.named_parameters() if not n.startswith("trunk.")]
+            policy = [p for n, p in self.policy.named_parameters() if not n.startswith(ENCODER_MODULES)]
             self.optimizer = torch.optim.Adam(policy, lr=config.learning_rate, weight_decay=config.weight_decay)
 
     @classmethod
@@ -209,7 +235,8 @@ class IDMAgent(BCAgent):
             raise ValueError(
                 f"the encoder sees {pretrained.config.encoder_input!r}, this agent {self.config.encoder_input!r}"
             )
-        self.policy.trunk.load_state_dict(pretrained.acting_policy.trunk.state_dict())
+        for module in ("trunk", "encoders"):
+            getattr(self.policy, module).load_state_dict(getattr(pretrained.acting_policy, module).state_dict())
         self.averaged = None  # new weights: the average restarts from them
 
     def state_dict(self) -> dict:
@@ -225,22 +252,26 @@ class IDMAgent(BCAgent):
             return []
         gap, losses = self.config.gap, []
         steps = self.config.idm_steps if steps is None else steps
+        images = self._training_images(dataset)
         rows = torch.arange(len(dataset.obs))
-        if gap > 1:  # o_{t+gap} must be in t's demonstration
-            rows = rows[rows + gap - 1 <= dataset.episode_end]
+        # o_{t+gap} must be in t's demonstration: next_obs[t + gap - 1] while states, the image at t + gap for cameras
+        rows = rows[rows + gap - (0 if images else 1) <= dataset.episode_end]
         if not len(rows):
             raise ValueError(f"no demonstration in the dataset is longer than gap {gap}")
         self.policy.train()
         for _ in tqdm(range(steps), desc=self.config.objective, unit="step", disable=not progress):
             index = rows[torch.from_numpy(self.rng.integers(0, len(rows), size=self.config.batch_size))]
+            now = (dataset.obs[index], {k: v[index] for k, v in images.items()})
+            later = (dataset.next_obs[index + gap - 1], {k: v[index + gap] for k, v in images.items()})
             loss = self.objective.loss(
-                self.policy,
-                dataset.obs[index].to(self.device),
-                dataset.next_obs[index + gap - 1].to(self.device),
-                dataset.actions[index].to(self.device),
+                self.policy, self.on_device(now), self.on_device(later), dataset.actions[index].to(self.device)
             )
             self.idm_optimizer.zero_grad()
             loss.backward()
             self.idm_optimizer.step()
             losses.append(float(loss.detach()))
         return losses
+
+    def on_device(self, frame: Frame) -> Frame:
+        obs, images = frame
+        return obs.to(self.device), {k: v.to(self.device) for k, v in images.items()}

@@ -38,7 +38,10 @@ class PretrainConfig:
     control_mode: str = DEFAULT_CONTROL_MODE
     """Control mode of the demonstrations (and of the runs that start from the checkpoint)."""
     demos_dir: str = "demos"
-    """Where demonstrations are read from, and collected into when missing."""
+    """Where demonstrations are read from, and collected into when missing (image demos need a folder of
+    their own: a task's file holds one kind)."""
+    image_size: int = 64
+    """Side of the camera images, in pixels, recorded for an encoder on images (``encoder_input: images``)."""
     workers: int = os.cpu_count() or 1
     """Collection processes."""
 
@@ -51,6 +54,7 @@ class PretrainConfig:
                 "steps": (self.steps >= 0, "at least 0"),
                 "control_mode": (self.control_mode in CONTROL_MODES, f"one of {', '.join(CONTROL_MODES)}"),
                 "workers": (self.workers >= 1, "at least 1"),
+                "image_size": (self.image_size >= 16, "at least 16"),
             },
         )
 
@@ -96,8 +100,11 @@ def pretrain_checkpoint(config: PretrainConfig, out: str | Path) -> dict:
         workers=config.workers,
         control_mode=config.control_mode,
         out=Path(config.demos_dir),
+        images=agent_config.observation == "image",
+        image_size=config.image_size,
     )
-    pool = DemoDataset(collect(demos), max_demos_per_file=config.demos_per_task)
+    image_keys = agent_config.image_keys if demos.images else ()
+    pool = DemoDataset(collect(demos), max_demos_per_file=config.demos_per_task, image_keys=image_keys)
     agent, losses = pretrain_encoder(agent_config, pool)
     path = agent.save(out)
     record = {

@@ -156,6 +156,13 @@ def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:
                     f"--control-mode {header.control_mode} --noise {header.action_noise} to add to them, "
                     "or another --out",
                 )
+            cameras = {k: header.env_kwargs.get(k) for k in ("obs_mode", "image_size")}
+            if cameras != {k: _env_kwargs(config, task).get(k) for k in cameras}:
+                raise DemoFileError(
+                    path,
+                    f"holds demos recorded with {cameras}, this run records "
+                    f"{'images' if config.images else 'no images'}; collect into another --out",
+                )
             for name in demo_file.demo_names:
                 episodes[int(name[5:])] = demo_file.episode(name)
     for part in sorted(_parts_dir(config, task).glob("demo_*.hdf5")):

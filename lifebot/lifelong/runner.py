@@ -88,6 +88,12 @@ def plan_run(config: RunConfig) -> dict:
                 raise ValueError(f"{config.agent_config}: {problem}") from None
     else:
         agent_config = load_agent_config(config.agent, config.agent_config or None)
+    if getattr(agent_config, "observation", "state") != "state":
+        source = config.agent_config or config.init_checkpoint or f"the {config.agent} preset"
+        raise ValueError(
+            f"{source}: a policy on {agent_config.observation} observations; lifebot run learns from state "
+            "demonstrations (image policies train in benchmarks/idm_vs_scratch.py --encoder-input images)"
+        )
     protocol = {
         "suite": suite.name,
         "suite_version": suite.version,
