@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,6 +35,7 @@ import numpy as np
 from lifebot.agents.idm import ENCODER_INPUTS, IDMAgent, IDMConfig
 from lifebot.agents.pretrain import loss_summary, pretrain_encoder
 from lifebot.atomic import atomic_output, atomic_write_json
+from lifebot.cells import CellFile, settings_key
 from lifebot.demos.collect import CollectConfig, collect
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.gym_env import CAMERAS
@@ -62,10 +62,6 @@ TINY = dict(  # --tiny: every stage once, in minutes; proves the script, measure
     batch_size=32,
     workers=1,
 )
-
-
-def settings_key(document: dict) -> str:
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDataset, pool_id: dict, out: Path):
@@ -162,16 +158,15 @@ def main() -> None:
     tasks = load_suite(args.suite).task_names[: args.tasks]
     paths = collect(CollectConfig(suite=args.suite, tasks=tuple(tasks), num_demos=max(args.counts), **demos))
 
-    results_key = settings_key(
+    cells = CellFile(
+        args.out,
         {
             **dataclasses.asdict(dataclasses.replace(base, device="")),
             **pool_id,
             "suite": args.suite,
             "episodes": args.episodes,
-        }
+        },
     )
-    results_path = args.out / f"results_{results_key}.json"
-    cells = json.loads(results_path.read_text())["cells"] if results_path.exists() else {}
     losses = {}
     for seed in args.seeds:
         encoders = {}
@@ -206,7 +201,6 @@ def main() -> None:
                         **cameras,
                     ).success_rate
                     cells[cell] = rate
-                    atomic_write_json(results_path, {"settings_key": results_key, "cells": cells})
                     print(f"  seed {seed} {task:<36} {count:>3} demos  {name:<8} success {rate:.2f}", flush=True)
 
     print(
@@ -237,7 +231,7 @@ def main() -> None:
         f"pool {len(pool_tasks)}×{args.pool_demos} demos, {args.pretrain_steps} pretraining steps"
     )
     write_figure(args.figure, table, args.counts, args.methods, title)
-    print(f"figure: {args.figure}; cells: {results_path}")
+    print(f"figure: {args.figure}; cells: {cells.path}")
 
 
 if __name__ == "__main__":

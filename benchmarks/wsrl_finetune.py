@@ -63,6 +63,7 @@ from lifebot.agents.config import parse_options  # noqa: E402
 from lifebot.agents.registry import load_agent_config  # noqa: E402
 from lifebot.agents.transfer import NormalizedStateObservation, copy_actor_into_sac  # noqa: E402
 from lifebot.agents.wsrl import OfflineTransitions, make_rlpd, make_wsrl, pretrain_offline  # noqa: E402
+from lifebot.cells import CellFile  # noqa: E402
 from lifebot.configs import ConfigError  # noqa: E402
 from lifebot.demos.collect import CollectConfig, collect  # noqa: E402
 from lifebot.demos.dataset import DemoDataset, flatten_state  # noqa: E402
@@ -190,13 +191,12 @@ def main() -> None:
         preset, warmup_steps=args.warmup, layer_norm=preset.layer_norm and not args.bc_steps, device="cpu"
     )
     offline = OfflineTransitions.of(dataset, base)
-    curves: dict[str, dict[int, list[tuple[int, float]]]] = {m: {} for m in methods}
-    seconds: dict[tuple[str, int], float] = {}
-    pretrain_notes = []
+    settings = {k: v for k, v in vars(args).items() if k not in ("seeds", "methods", "threads", "out", "set")}
+    cells = CellFile(args.out, {**settings, "config": dataclasses.asdict(dataclasses.replace(base, seed=0))})
     for seed in seeds:
         config = dataclasses.replace(base, seed=seed)
         pretrained = None
-        if {"wsrl", "wsrl_no_warmup"} & set(methods):
+        if any(f"{m}|{seed}" not in cells for m in methods if m.startswith("wsrl")):
             start = time.perf_counter()
             pretrain_env = make_env()
             pretrained = make_wsrl(pretrain_env, config)
@@ -217,16 +217,18 @@ def main() -> None:
             with torch.no_grad():
                 q_data = torch.stack(pretrained.critic(dataset.obs, dataset.actions)).mean().item()
                 mc_return = offline.extras["returns"].mean().item()
-            pretrain_notes.append(
+            cells[f"pretrain|{seed}"] = (
                 f"seed {seed}: {bc_note}Cal-QL {args.pretrain_steps} steps, "
                 f"final loss {np.mean(losses[-20:]) if losses else float('nan'):.1f}, "
                 f"mean soft Q on demo (s, a) {q_data:.2f} (Monte-Carlo return {mc_return:.2f}), "
                 f"temperature {pretrained.log_ent_coef.detach().exp().item():.4f}"
                 f" ({time.perf_counter() - start:.0f} s)"
             )
-            print(pretrain_notes[-1], file=sys.stderr, flush=True)
+            print(cells[f"pretrain|{seed}"], file=sys.stderr, flush=True)
             pretrain_env.close()
         for method in methods:
+            if f"{method}|{seed}" in cells:
+                continue
             start = time.perf_counter()
             env = make_env()
             if method == "rlpd":
@@ -239,12 +241,16 @@ def main() -> None:
                     model.log_ent_coef.copy_(pretrained.log_ent_coef)
             callback = SuccessCallback(measure, args.eval_every, f"{method} seed {seed}")
             model.learn(total_timesteps=args.online_steps, callback=callback)
-            curves[method][seed] = callback.curve
-            seconds[(method, seed)] = time.perf_counter() - start
             filled = model.replay_buffer.size()
+            cells[f"{method}|{seed}"] = {
+                "curve": callback.curve,
+                "seconds": time.perf_counter() - start,
+                "episodes": int(model.replay_buffer.dones[:filled].sum()),
+                "successes": int((model.replay_buffer.rewards[:filled] > 0).sum()),
+            }
             print(
-                f"  {method} seed {seed}: online buffer {filled} steps, {int(model.replay_buffer.dones[:filled].sum())}"
-                f" episode ends, {int((model.replay_buffer.rewards[:filled] > 0).sum())} successes; temperature "
+                f"  {method} seed {seed}: online buffer {filled} steps, {cells[f'{method}|{seed}']['episodes']}"
+                f" episode ends, {cells[f'{method}|{seed}']['successes']} successes; temperature "
                 f"{model.log_ent_coef.detach().exp().item():.4f}",
                 file=sys.stderr,
                 flush=True,
@@ -255,8 +261,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     figure, axis = plt.subplots(figsize=(7, 4))
     for color, method in enumerate(methods):
-        steps = [step for step, _ in curves[method][seeds[0]]]
-        rates = np.array([[rate for _, rate in curves[method][seed]] for seed in seeds])
+        steps = [step for step, _ in cells[f"{method}|{seeds[0]}"]["curve"]]
+        rates = np.array([[rate for _, rate in cells[f"{method}|{seed}"]["curve"]] for seed in seeds])
         axis.plot(steps, rates.mean(axis=0), color=f"C{color}", marker="o", label=method)
         for row in rates:
             axis.plot(steps, row, color=f"C{color}", alpha=0.25, linewidth=0.8)
@@ -287,28 +293,30 @@ def main() -> None:
         f"success on fixed evaluation states 0..{args.episodes - 1} (deterministic action), "
         f"evaluated every {args.eval_every} steps"
     )
-    for note in pretrain_notes:
-        print(f"  {note}")
+    for seed in seeds:
+        if f"pretrain|{seed}" in cells:
+            print(f"  {cells[f'pretrain|{seed}']}")
     print(
         f"{'method':<16}{'seed':>5}{'step 0':>8}{'dip':>7}{'dip at':>8}{f'step {args.online_steps}':>11}"
         f"{'best':>7}{'seconds':>9}   curve"
     )
     for method in methods:
         for seed in seeds:
-            curve = curves[method][seed]
+            cell = cells[f"{method}|{seed}"]
+            curve = cell["curve"]
             rates = [rate for _, rate in curve]
             dip_index = 1 + int(np.argmin(rates[1:]))
             print(
                 f"{method:<16}{seed:>5}{rates[0]:>8.2f}{rates[dip_index]:>7.2f}{curve[dip_index][0]:>8}"
-                f"{rates[-1]:>11.2f}{max(rates):>7.2f}{seconds[(method, seed)]:>9.0f}   "
-                + " ".join(f"{r:.2f}" for r in rates)
+                f"{rates[-1]:>11.2f}{max(rates):>7.2f}{cell['seconds']:>9.0f}   " + " ".join(f"{r:.2f}" for r in rates)
             )
-        rates = np.array([[rate for _, rate in curves[method][seed]] for seed in seeds])
+        rates = np.array([[rate for _, rate in cells[f"{method}|{seed}"]["curve"]] for seed in seeds])
         print(
             f"{method:<16}{'mean':>5}{rates[:, 0].mean():>8.2f}{rates[:, 1:].min(axis=1).mean():>7.2f}{'':>8}"
             f"{rates[:, -1].mean():>11.2f}{rates.max(axis=1).mean():>7.2f}"
         )
-    print(f"total wall time {time.perf_counter() - began:.0f} s; curves: {args.out / 'wsrl_finetune.png'}")
+    figure_path = args.out / "wsrl_finetune.png"
+    print(f"total wall time {time.perf_counter() - began:.0f} s; curves: {figure_path}; cells: {cells.path}")
 
 
 if __name__ == "__main__":

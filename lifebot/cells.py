@@ -1,0 +1,38 @@
+"""Measurement cells that survive a kill: a benchmark's results file, named by the hash of its settings.
+
+A long benchmark (hours on a CPU) writes each measured cell as soon as it has it; started again with the same
+settings it reads the file and measures only the missing cells, and with other settings it writes another file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lifebot.atomic import atomic_write_json
+from lifebot.jsonio import loads_strict
+
+
+def settings_key(document: dict) -> str:
+    """A short hash of a JSON-able settings document (key order does not matter)."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class CellFile:
+    """``folder/results_<key>.json``: cell name -> JSON value, rewritten atomically on every new cell."""
+
+    def __init__(self, folder: Path, settings: dict):
+        self.settings, self.key = settings, settings_key(settings)
+        self.path = Path(folder) / f"results_{self.key}.json"
+        self.cells: dict = loads_strict(self.path.read_text())["cells"] if self.path.exists() else {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.cells
+
+    def __getitem__(self, name: str):
+        return self.cells[name]
+
+    def __setitem__(self, name: str, value) -> None:
+        self.cells[name] = value
+        atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": self.cells})
