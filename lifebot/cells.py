@@ -34,5 +34,6 @@ class CellFile:
         return self.cells[name]
 
     def __setitem__(self, name: str, value) -> None:
-        self.cells[name] = value
-        atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": self.cells})
+        cells = {**self.cells, name: value}
+        atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": cells})
+        self.cells = cells  # only once it is on disk
