@@ -4,7 +4,8 @@
         [--updates 5] [--device auto]
 
 Per image side, side by side in one run: milliseconds per environment step with both cameras rendered
-(``obs_mode="image"``) against state observations, and milliseconds per inverse-dynamics pretraining step of
+(``obs_mode="image"``) against state observations, what MuJoCo's reflection pass (which lifebot's cameras
+skip) would cost on top, and milliseconds per inverse-dynamics pretraining step of
 ``policies/idm.yaml``'s shape with ``encoder_input: images`` (two frames through one convolutional encoder
 per camera, backward and Adam), for one camera and for both. The pretraining step runs on random pixels of
 the demonstrations' shape (its cost depends on the shape only). Also the memory of a 40-task × 10-demo pool
@@ -18,6 +19,7 @@ import dataclasses
 import os
 import time
 
+import mujoco
 import numpy as np
 import torch
 
@@ -49,6 +51,23 @@ def step_ms(steps: int, **env_kwargs) -> float:
             env.reset(seed=1)
     env.close()
     return 1000 * float(np.median(times))
+
+
+def reflection_ratio(size: int, renders: int) -> float:
+    """Median wall time of one agentview frame with MuJoCo's reflection pass over the same frame without it
+    (lifebot's cameras render without it: it changes a frame by ~0.3/255 per pixel)."""
+    env = LifebotEnv(suite=TASK[0], task=TASK[1], control_mode="pd_ee_delta_pose", obs_mode="image", image_size=size)
+    env.reset(seed=0)
+    sim = env.sim_env.sim
+    times = {}
+    for reflection in (1, 0, 1, 0):  # interleaved, so that a change of load hits both alike
+        sim._render_context_offscreen.scn.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = reflection
+        start = time.perf_counter()
+        for _ in range(renders):
+            sim.render(camera_name="agentview", width=size, height=size)
+        times.setdefault(reflection, []).append(time.perf_counter() - start)
+    env.close()
+    return float(np.median(times[1]) / np.median(times[0]))
 
 
 def update_ms(size: int, cameras: tuple[str, ...], batch: int, updates: int, device: str) -> float:
@@ -109,14 +128,18 @@ def main() -> None:
     state = step_ms(args.steps)
     print(f"{TASK[0]}/{TASK[1]}, {threads} torch thread(s), pretraining on {device}, batch {args.batch}")
     print(f"environment step, state observations: {state:.1f} ms")
-    header = f"{'side':>5}{'env step ms (2 cams)':>22}{'× state':>9}{'IDM step ms, 1 cam':>20}{'2 cams':>9}"
-    print(header + f"{'pool GiB, 1 cam':>17}{'2 cams':>8}")
+    header = f"{'side':>5}{'env step ms (2 cams)':>22}{'× state':>9}{'reflection pass ×':>19}"
+    print(header + f"{'IDM step ms, 1 cam':>20}{'2 cams':>9}{'pool GiB, 1 cam':>17}{'2 cams':>8}")
     for size in args.sizes:
         rendered = step_ms(args.steps, obs_mode="image", image_size=size)
+        reflection = reflection_ratio(size, args.steps // 2)
         one = update_ms(size, tuple(CAMERAS)[:1], args.batch, args.updates, device)
         both = update_ms(size, tuple(CAMERAS), args.batch, args.updates, device)
         gib = POOL_TRANSITIONS * size * size * 3 / 2**30
-        print(f"{size:>5}{rendered:>22.1f}{rendered / state:>9.1f}{one:>20.0f}{both:>9.0f}{gib:>17.2f}{2 * gib:>8.2f}")
+        print(
+            f"{size:>5}{rendered:>22.1f}{rendered / state:>9.1f}{reflection:>19.2f}"
+            f"{one:>20.0f}{both:>9.0f}{gib:>17.2f}{2 * gib:>8.2f}"
+        )
 
 
 if __name__ == "__main__":
