@@ -17,6 +17,8 @@ all on the same learner (``--agent-config``, default the CPU preset) and the sam
 - ``sac_scratch``: random initialisation, no demos at all;
 - ``rlpd``: random initialisation, half of every batch from the demos (offline data retained).
 
+The two from random weights leave out what the preset does to keep an offline start (``START_KEEPING``).
+
 Warmup steps count towards the online steps. Both WSRL variants of a seed start from the same pretrained
 weights. Budget scale-downs from the paper (20k-1M Cal-QL steps, 5,000 warmup steps, 250k+ online steps):
 ``--pretrain-steps``, ``--warmup``, ``--online-steps``. Because a few hundred Cal-QL steps from a random actor
@@ -73,6 +75,17 @@ from lifebot.envs.vector import EvaluationPool, evaluate  # noqa: E402
 MODE = "pd_ee_delta_pose"
 REWARD = "sparse"
 METHODS = ("wsrl", "wsrl_no_warmup", "sac_scratch", "rlpd")
+# What the preset adds to keep an offline start (docs/wsrl_probes.md). The methods from random weights have no
+# start to keep (an anchor would hold a random actor; the gate would hold RLPD's actor, which learns from the
+# demos' rewards, until a random policy succeeds online), so they learn as their papers do: SAC, and RLPD's SAC
+# on symmetric batches.
+START_KEEPING = {
+    "actor_anchor": 0.0,
+    "actor_after_success": False,
+    "actor_delay": 0,
+    "success_imitation": 0.0,
+    "exploration_std_scale": 1.0,
+}
 
 
 class SuccessCallback(BaseCallback):
@@ -231,10 +244,11 @@ def main() -> None:
                 continue
             start = time.perf_counter()
             env = make_env()
+            learner = config if method.startswith("wsrl") else dataclasses.replace(config, **START_KEEPING)
             if method == "rlpd":
-                model = make_rlpd(env, config, offline)
+                model = make_rlpd(env, learner, offline)
             else:
-                model = make_wsrl(env, config, warmup=method == "wsrl")
+                model = make_wsrl(env, learner, warmup=method == "wsrl")
             if method.startswith("wsrl"):
                 model.policy.load_state_dict(pretrained.policy.state_dict())
                 with torch.no_grad():
