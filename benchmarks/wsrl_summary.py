@@ -57,9 +57,7 @@ def main() -> None:
     pairs = sorted(next(iter(curves.values())))
     print(f"{len(pairs)} (task, seed) pairs: {', '.join(pairs)}")
     rates = {m: np.array([[rate for _, rate in curves[m][p]] for p in pairs]) for m in curves}
-    print(
-        f"{'method':<16}{'start':>7}{'end':>7}{'dip':>7}   end - start [95% CI]      end successes / pairs above start"
-    )
+    print(f"{'method':<16}{'start':>7}{'end':>7}{'dip':>7}   end - start [95% CI]      pairs up / down")
     for method, table in rates.items():
         gain = table[:, -1] - table[:, 0]
         print(
