@@ -2,10 +2,13 @@
 
 A long benchmark (hours on a CPU) writes each measured cell as soon as it has it; started again with the same
 settings it reads the file and measures only the missing cells, and with other settings it writes another file.
+Processes that measure other cells of the same settings (other methods, other seeds) may share the file: each
+write merges into what is on disk under a lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from pathlib import Path
@@ -25,7 +28,7 @@ class CellFile:
     def __init__(self, folder: Path, settings: dict):
         self.settings, self.key = settings, settings_key(settings)
         self.path = Path(folder) / f"results_{self.key}.json"
-        self.cells: dict = loads_strict(self.path.read_text())["cells"] if self.path.exists() else {}
+        self.cells: dict = self._on_disk()
 
     def __contains__(self, name: str) -> bool:
         return name in self.cells
@@ -34,6 +37,12 @@ class CellFile:
         return self.cells[name]
 
     def __setitem__(self, name: str, value) -> None:
-        cells = {**self.cells, name: value}
-        atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": cells})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{self.path.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            cells = {**self._on_disk(), **self.cells, name: value}
+            atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": cells})
         self.cells = cells  # only once it is on disk
+
+    def _on_disk(self) -> dict:
+        return loads_strict(self.path.read_text())["cells"] if self.path.exists() else {}

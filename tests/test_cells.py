@@ -28,3 +28,10 @@ def test_a_non_finite_cell_is_refused_and_the_file_keeps_what_it_had(tmp_path):
     with pytest.raises(ValueError, match="b"):
         cells["b"] = float("nan")
     assert cells.cells == {"a": 0.5} and CellFile(tmp_path, {"seed": 0}).cells == {"a": 0.5}
+
+
+def test_two_processes_measuring_other_cells_of_the_same_settings_share_the_file(tmp_path):
+    first, second = CellFile(tmp_path, {"seed": 0}), CellFile(tmp_path, {"seed": 0})  # both started empty
+    first["wsrl|0"] = 0.3
+    second["rlpd|0"] = 0.1  # merges with what the first wrote since
+    assert CellFile(tmp_path, {"seed": 0}).cells == {"wsrl|0": 0.3, "rlpd|0": 0.1} == second.cells
