@@ -7,7 +7,8 @@ An online update is all the critic and actor work of one environment step (``utd
 actor and temperature update on the whole batch); a Cal-QL step is one critic update with the conservative
 regulariser plus one actor update. Both run on synthetic transitions of lifebot's state size (the timings do
 not depend on the values), the networks and batch sizes of the preset, ``--threads`` torch threads. The
-environment's own step is not included, nor the preset's first ``actor_delay`` steps (critics only, cheaper).
+environment's own step is not included, nor the preset's first ``actor_delay`` steps and the steps before a
+stored success with ``actor_after_success`` (critics only, cheaper).
 Target for the CPU preset's online update: 40 ms on one core.
 """
 
@@ -31,6 +32,7 @@ from lifebot.demos.dataset import Normalizer
 from lifebot.envs.observations import STATE_SHAPES
 
 TRANSITIONS = 4096
+SUCCESS_ROWS = 800  # ~15 successful episodes of ~55 steps: what 6,000 online steps stored on PickRedCubeLift
 
 
 def synthetic(obs_dim: int) -> OfflineTransitions:
@@ -71,8 +73,7 @@ def main() -> None:
     print(f"{'preset':<12}{'critics':>8}{'utd x batch':>13}{'cql actions':>12}{'Cal-QL step':>20}{'online update':>20}")
     for preset in args.presets.split(","):
         path = preset if preset.endswith(".yaml") else POLICIES_DIR / f"{preset}.yaml"  # a preset, or any file
-        # actor_delay 0: the update after the delay (critics, then the actor), which every later step pays
-        config = dataclasses.replace(load_config(WSRLConfig, path), device=args.device, actor_delay=0)
+        config = dataclasses.replace(load_config(WSRLConfig, path), device=args.device)
         agent = WSRLAgent(config, obs_dim, normalizer)
         model = agent.model
         offline = timed(lambda: pretrain_offline(model, data, 1, agent.rng), args.repeats)  # noqa: B023
@@ -86,6 +87,10 @@ def main() -> None:
                 [{}],
             )
         model.set_logger(configure(None, []))
+        # every later online step: past the warmup and the critic-only delay, with successful episodes stored
+        # (``actor_after_success`` lets the actor learn; ``success_imitation`` imitates them)
+        model.num_timesteps = model.learning_starts + config.actor_delay + 1
+        model.success_rows = list(range(SUCCESS_ROWS))
         online = timed(lambda: model.train(1, config.batch_size), args.repeats)  # noqa: B023
         cells = [f"{statistics.median(wall):8.1f} ({statistics.median(cpu):6.1f})" for wall, cpu in (offline, online)]
         shape = f"{config.utd} x {config.batch_size}"
