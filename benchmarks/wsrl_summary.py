@@ -2,10 +2,10 @@
 
     python benchmarks/wsrl_summary.py runs/wsrl_ev/*/results_*.json [--figure docs/wsrl_finetune.png]
 
-Every (task, seed) a result file holds is one pair; over the pairs every file shares, per method: the mean
-success at step 0 (for ``wsrl``, its offline start), at the end, and the lowest after step 0 (the dip), then
-paired differences with 95 % bootstrap CIs over the pairs (:func:`lifebot.lifelong.metrics.summarize`): each
-method's end minus its own start, and ``wsrl``'s end minus every other method's end. Writes the mean curves.
+Every (task, seed) a result file holds is one pair. Per method, over its pairs: the mean success at step 0 (for
+``wsrl``, its offline start), at the end, and the lowest after step 0 (the dip), and its end minus its start
+with a 95 % bootstrap CI over the pairs (:func:`lifebot.lifelong.metrics.summarize`); then ``wsrl``'s end minus
+every other method's end over the pairs both have. Writes the mean curves.
 """
 
 from __future__ import annotations
@@ -24,22 +24,19 @@ from lifebot.lifelong.metrics import summarize  # noqa: E402
 
 
 def load_curves(paths: list[Path]) -> tuple[dict[str, dict[str, list]], list[str]]:
-    """method -> "task seed" -> [(step, success)], for the (task, seed) pairs that every method has; and the
-    settings lines of the files."""
+    """method -> "task seed" -> [(step, success)]; and a settings line per file."""
     curves: dict[str, dict[str, list]] = {}
     settings = []
     for path in paths:
         document = json.loads(path.read_text())
         task = document["settings"]["task"]
-        settings.append(
-            f"{path}: {task}, {json.dumps({k: v for k, v in document['settings'].items() if k != 'config'})}"
-        )
+        brief = {k: v for k, v in document["settings"].items() if k != "config"}
+        settings.append(f"{path}: {json.dumps(brief)}")
         for name, cell in document["cells"].items():
             method, _, seed = name.partition("|")
             if method != "pretrain":
                 curves.setdefault(method, {})[f"{task} {seed}"] = cell["curve"]
-    shared = set.intersection(*(set(pairs) for pairs in curves.values()))
-    return {m: {p: c for p, c in pairs.items() if p in shared} for m, pairs in curves.items()}, settings
+    return curves, settings
 
 
 def interval(values) -> str:
@@ -54,29 +51,35 @@ def main() -> None:
     args = parser.parse_args()
     curves, settings = load_curves(args.results)
     print("\n".join(settings))
-    pairs = sorted(next(iter(curves.values())))
-    print(f"{len(pairs)} (task, seed) pairs: {', '.join(pairs)}")
-    rates = {m: np.array([[rate for _, rate in curves[m][p]] for p in pairs]) for m in curves}
-    print(f"{'method':<16}{'start':>7}{'end':>7}{'dip':>7}   end - start [95% CI]      pairs up / down")
+    rates = {
+        m: {pair: np.array([rate for _, rate in curve]) for pair, curve in sorted(c.items())} for m, c in curves.items()
+    }
+    print(f"{'method':<16}{'pairs':>6}{'start':>7}{'end':>7}{'dip':>7}   end - start [95% CI]      pairs up / down")
     for method, table in rates.items():
-        gain = table[:, -1] - table[:, 0]
+        curve = np.stack(list(table.values()))
+        gain = curve[:, -1] - curve[:, 0]
         print(
-            f"{method:<16}{table[:, 0].mean():>7.3f}{table[:, -1].mean():>7.3f}{table[:, 1:].min(axis=1).mean():>7.3f}"
-            f"   {interval(gain):<26}{int((gain > 0).sum())} up, {int((gain < 0).sum())} down of {len(gain)}"
+            f"{method:<16}{len(table):>6}{curve[:, 0].mean():>7.3f}{curve[:, -1].mean():>7.3f}"
+            f"{curve[:, 1:].min(axis=1).mean():>7.3f}   {interval(gain):<26}"
+            f"{int((gain > 0).sum())} up, {int((gain < 0).sum())} down"
         )
-    if "wsrl" in rates:
-        for method, table in rates.items():
-            if method != "wsrl":
-                print(f"wsrl end - {method} end: {interval(rates['wsrl'][:, -1] - table[:, -1])}")
+    for method, table in rates.items():
+        shared = sorted(set(table) & set(rates.get("wsrl", {}))) if method != "wsrl" else []
+        if shared:
+            ends = [rates["wsrl"][pair][-1] - table[pair][-1] for pair in shared]
+            print(f"wsrl end - {method} end over their {len(shared)} shared pairs: {interval(ends)}")
+    print("pairs: " + "; ".join(f"{m} {', '.join(table)}" for m, table in rates.items()))
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for color, (method, table) in enumerate(rates.items()):
-        steps = [step for step, _ in curves[method][pairs[0]]]
-        axis.plot(steps, table.mean(axis=0), color=f"C{color}", marker="o", label=method)
+        steps = [step for step, _ in next(iter(curves[method].values()))]
+        mean = np.stack(list(table.values())).mean(axis=0)
+        axis.plot(steps, mean, color=f"C{color}", marker="o", label=f"{method} ({len(table)} pairs)")
     axis.set_xlabel("online environment step")
     axis.set_ylabel("success, mean over (task, seed) pairs")
     axis.set_ylim(-0.05, 1.05)
-    axis.set_title(f"{len(pairs)} (task, seed) pairs: {', '.join(sorted({p.split()[0] for p in pairs}))}", fontsize=8)
+    tasks = sorted({pair.split()[0] for table in rates.values() for pair in table})
+    axis.set_title(f"mean over (task, seed) pairs; tasks: {', '.join(tasks)}", fontsize=8)
     axis.legend(fontsize=7)
     figure.tight_layout()
     args.figure.parent.mkdir(parents=True, exist_ok=True)
