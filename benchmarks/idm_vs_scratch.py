@@ -148,7 +148,7 @@ def main() -> None:
         encoder_input=args.encoder_input,
         gap=args.gap,
         device="cpu" if args.tiny else "auto",
-        **(dict(observation="image", image_keys=tuple(args.cameras)) if images else {}),
+        **(dict(observation="image", image_keys=image_keys) if images else {}),
     )
     pool_tasks = load_suite("pretrain").task_names[: args.pool_tasks or None]
     demos = dict(workers=args.workers, control_mode=MODE, out=args.demos_dir, images=images, image_size=args.image_size)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import time
 
 import mujoco
 import numpy as np
 import torch
 
-from lifebot.agents.bc import state_columns
+from lifebot.agents.bc import ACTION_DIM, state_columns
 from lifebot.agents.device import resolve_device
 from lifebot.agents.idm import IDMAgent
 from lifebot.agents.registry import load_agent_config
@@ -108,7 +107,7 @@ class _RandomPool:
         generator = torch.Generator().manual_seed(0)
         self.obs = torch.randn(self.rows, self.obs_dim, generator=generator)
         self.next_obs = torch.randn(self.rows, self.obs_dim, generator=generator)
-        self.actions = torch.rand(self.rows, 7, generator=generator) * 2 - 1
+        self.actions = torch.rand(self.rows, ACTION_DIM, generator=generator) * 2 - 1
         self.episode_end = torch.full((self.rows,), self.rows - 1)
         pixels = (self.rows, self.size, self.size, 3)
         self.images = {k: torch.randint(0, 256, pixels, dtype=torch.uint8, generator=generator) for k in self.cameras}
@@ -122,7 +121,6 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="pretraining steps timed per setting")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    os.environ.setdefault("MUJOCO_GL", "egl")
     threads = set_threads()
     device = str(resolve_device(args.device))
     state = step_ms(args.steps)

@@ -29,6 +29,12 @@ CPU preset's ``bc`` becomes ``none`` here: the actor already is the BC agent, an
 Every WSRL setting comes from the preset (``--agent-config``); ``--set FIELD=VALUE`` overrides one field
 (``--temperature`` the initial temperature) for a probe. docs/wsrl_probes.md has the probes behind the preset.
 
+Each finished (method, seed) is written to ``--out/results_<key>.json`` (:mod:`lifebot.cells`; the key hashes
+the settings and the learner's config, not ``--seeds``, ``--methods`` or ``--threads``), so a killed run started
+again measures only what is missing, and runs of other seeds or methods may share ``--out``; the key does not see
+this script's code, so measure a changed script into another ``--out``. ``benchmarks/wsrl_summary.py`` reads
+the files of several tasks.
+
 Success is measured with the deterministic (mean) action at step 0, every ``--eval-every`` steps and after the
 last step, by an SB3 callback; the dip is the lowest success after step 0. Step 0 of ``wsrl`` is its offline
 start (the pretrained policy before any online step).

@@ -20,23 +20,30 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lifebot.jsonio import loads_strict  # noqa: E402
 from lifebot.lifelong.metrics import summarize  # noqa: E402
 
 
 def load_curves(paths: list[Path]) -> tuple[dict[str, dict[str, list]], list[str]]:
     """method -> "task seed" -> [(step, success)]; and a settings line per file."""
     curves: dict[str, dict[str, list]] = {}
-    settings = []
+    settings, shared = [], None
     for path in paths:
-        document = json.loads(path.read_text())
+        document = loads_strict(path.read_text())
         task = document["settings"]["task"]
-        brief = {k: v for k, v in document["settings"].items() if k != "config"}
-        settings.append(f"{path}: {json.dumps(brief)}")
+        rest = {k: v for k, v in document["settings"].items() if k != "task"}
+        if shared is not None and rest != shared[1]:
+            raise SystemExit(f"{path}: other settings than {shared[0]} (beyond the task): one protocol per summary")
+        shared = shared or (path, rest)
+        settings.append(f"{path}: {task}")
         for name, cell in document["cells"].items():
             method, _, seed = name.partition("|")
             if method != "pretrain":
+                if f"{task} {seed}" in curves.get(method, {}):
+                    raise SystemExit(f"{path}: {method} on {task} seed {seed} is in another file given too")
                 curves.setdefault(method, {})[f"{task} {seed}"] = cell["curve"]
-    return curves, settings
+    brief = {k: v for k, v in shared[1].items() if k != "config"}
+    return curves, [*settings, f"settings shared by every file: {json.dumps(brief)}"]
 
 
 def interval(values) -> str:

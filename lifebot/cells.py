@@ -40,7 +40,7 @@ class CellFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(f".{self.path.name}.lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            cells = {**self._on_disk(), **self.cells, name: value}
+            cells = {**self.cells, **self._on_disk(), name: value}  # what others wrote since wins over our copy
             atomic_write_json(self.path, {"settings_key": self.key, "settings": self.settings, "cells": cells})
         self.cells = cells  # only once it is on disk
 

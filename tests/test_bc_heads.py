@@ -164,13 +164,15 @@ def test_strategies_keep_their_contract_with_the_mixture_head(state_data):
 
 
 def test_an_image_encoder_pretrains_by_inverse_dynamics_and_stays_frozen_under_its_policy(image_data, image_obs):
-    from lifebot.agents.idm import IDMAgent, IDMConfig
+    from lifebot.agents.idm import ENCODER_MODULES, IDMAgent, IDMConfig
+
+    def encoder(agent):
+        return {k: v.clone() for k, v in agent.policy.state_dict().items() if k.split(".")[0] in ENCODER_MODULES}
 
     config = IDMConfig(
         **{**vars(image_config()), "encoder_input": "images", "policy_hidden": (32,), "idm_hidden": (32,)}
     )
     agent = IDMAgent.from_dataset(config, image_data)
-    encoder = lambda a: {k: v.clone() for k, v in a.policy.state_dict().items() if k.startswith(("trunk", "encoders"))}  # noqa: E731
     before = encoder(agent)
     losses = agent.pretrain(image_data, steps=40)  # pairs of a frame and the demo's own next frame
     assert np.all(np.isfinite(losses)) and np.mean(losses[-10:]) < np.mean(losses[:10])

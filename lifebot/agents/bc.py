@@ -102,22 +102,34 @@ class BCPolicy(nn.Module):
 
     def __init__(self, obs_dim: int, config: BCConfig):
         super().__init__()
-        self.image_keys = config.image_keys if config.observation == "image" else ()
-        self.encoders = nn.ModuleDict(
-            {k: ImageEncoder(config.encoder_channels, config.keypoints) for k in self.image_keys}
-        )
+        columns = self.build_cameras(config.image_keys if config.observation == "image" else (), obs_dim, config)
         in_dim = obs_dim
         if self.image_keys:
-            columns = state_columns(IMAGE_STATE_KEYS)
-            if obs_dim != len(state_columns(STATE_KEYS)):
-                raise ValueError(
-                    f"an image policy takes the full {len(state_columns(STATE_KEYS))}-dim state, got {obs_dim}"
-                )
             self.register_buffer("state_index", torch.tensor(columns), persistent=False)
             in_dim = len(columns) + sum(encoder.out_dim for encoder in self.encoders.values())
         width = config.hidden[-1]
         self.trunk = nn.Sequential(mlp(in_dim, config.hidden[:-1], width), nn.ReLU())
         self.build_head(width, config)
+
+    def build_cameras(self, image_keys: tuple[str, ...], obs_dim: int, config: BCConfig) -> list[int]:
+        """One convolutional encoder per camera of ``image_keys``; returns the state columns that go beside them
+        (proprioception and task encoding: the cameras show the objects)."""
+        self.image_keys = image_keys
+        self.encoders = nn.ModuleDict({k: ImageEncoder(config.encoder_channels, config.keypoints) for k in image_keys})
+        if not image_keys:
+            return []
+        if obs_dim != len(state_columns(STATE_KEYS)):
+            raise ValueError(
+                f"an image policy takes the full {len(state_columns(STATE_KEYS))}-dim state, got {obs_dim}"
+            )
+        return state_columns(IMAGE_STATE_KEYS)
+
+    def encode_cameras(self, images: dict[str, torch.Tensor] | None) -> torch.Tensor:
+        """The cameras' keypoint features, side by side in ``image_keys`` order."""
+        missing = [k for k in self.image_keys if k not in (images or {})]
+        if missing:
+            raise ValueError(f"this policy sees camera images: pass images= with {missing}")
+        return torch.cat([self.encoders[k](images[k]) for k in self.image_keys], dim=-1)
 
     def build_head(self, width: int, config: BCConfig) -> None:
         """The action head of ``config.head`` on ``width`` features (subclasses with other trunks share it)."""
@@ -131,11 +143,7 @@ class BCPolicy(nn.Module):
     def features(self, obs: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         if not self.image_keys:
             return self.trunk(obs)
-        missing = [k for k in self.image_keys if k not in (images or {})]
-        if missing:
-            raise ValueError(f"this policy sees camera images: pass images= with {missing}")
-        parts = [obs.index_select(-1, self.state_index), *(self.encoders[k](images[k]) for k in self.image_keys)]
-        return self.trunk(torch.cat(parts, dim=-1))
+        return self.trunk(torch.cat([obs.index_select(-1, self.state_index), self.encode_cameras(images)], dim=-1))
 
     def loss(
         self, obs: torch.Tensor, actions: torch.Tensor, images: dict[str, torch.Tensor] | None = None

@@ -29,15 +29,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from lifebot.agents.bc import ACTION_DIM, IMAGE_STATE_KEYS, BCAgent, BCConfig, BCPolicy, state_columns
-from lifebot.agents.networks import ImageEncoder, mlp
+from lifebot.agents.bc import ACTION_DIM, BCAgent, BCConfig, BCPolicy, state_columns
+from lifebot.agents.networks import mlp
 from lifebot.demos.dataset import DemoDataset
 from lifebot.envs.control import DEFAULT_CONTROL_MODE
 from lifebot.envs.observations import SLOT_EEF_RELATIVE, SLOT_SIZE, STATE_KEYS
 from lifebot.registry import Registry
 
 ENCODER_INPUTS = ("objects", "no_proprio", "state", "images")
-ENCODER_MODULES = ("trunk.", "encoders.")  # φ's parameters: frozen, copied by load_encoder
+ENCODER_MODULES = ("trunk", "encoders")  # φ's modules: frozen, copied by load_encoder
 
 
 def encoder_columns(encoder_input: str, obs_dim: int) -> list[int]:
@@ -82,15 +82,15 @@ class IDMConfig(BCConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {self.objective!r}")
+        if self.encoder_input not in ENCODER_INPUTS:
+            raise ValueError(f"encoder_input must be one of {ENCODER_INPUTS}, got {self.encoder_input!r}")
         if (self.observation == "image") != (self.encoder_input == "images"):
             raise ValueError(
                 f"encoder_input {self.encoder_input!r} with observation {self.observation!r}: an encoder on "
                 "images needs observation image, and an image policy needs encoder_input images"
             )
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {self.objective!r}")
-        if self.encoder_input not in ENCODER_INPUTS:
-            raise ValueError(f"encoder_input must be one of {ENCODER_INPUTS}, got {self.encoder_input!r}")
         if self.gap < 1:
             raise ValueError(f"gap must be at least 1, got {self.gap}")
         if self.objective == "none" and self.freeze_encoder:
@@ -109,17 +109,11 @@ class EncoderPolicy(BCPolicy):
 
     def __init__(self, obs_dim: int, config: IDMConfig):
         nn.Module.__init__(self)  # not BCPolicy's: its trunk sees the whole state; loss, act and the head are shared
-        self.image_keys = config.image_keys if config.encoder_input == "images" else ()
-        self.encoders = nn.ModuleDict(
-            {k: ImageEncoder(config.encoder_channels, config.keypoints) for k in self.image_keys}
+        beside_cameras = self.build_cameras(
+            config.image_keys if config.encoder_input == "images" else (), obs_dim, config
         )
         seen = encoder_columns(config.encoder_input, obs_dim)
-        if self.image_keys:
-            if obs_dim != len(state_columns(STATE_KEYS)):
-                raise ValueError(f"an image encoder takes the full {len(state_columns(STATE_KEYS))}-dim state")
-            rest = state_columns(IMAGE_STATE_KEYS)
-        else:
-            rest = sorted(set(range(obs_dim)) - set(seen))
+        rest = beside_cameras if self.image_keys else sorted(set(range(obs_dim)) - set(seen))
         self.register_buffer("encoder_index", torch.tensor(seen, dtype=torch.long), persistent=False)
         self.register_buffer("rest_index", torch.tensor(rest, dtype=torch.long), persistent=False)
         latent = config.hidden[-1]
@@ -133,10 +127,7 @@ class EncoderPolicy(BCPolicy):
     def encode(self, obs: torch.Tensor, images: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         if not self.image_keys:
             return self.trunk(obs.index_select(-1, self.encoder_index))
-        missing = [k for k in self.image_keys if k not in (images or {})]
-        if missing:
-            raise ValueError(f"this encoder sees camera images: pass images= with {missing}")
-        return self.trunk(torch.cat([self.encoders[k](images[k]) for k in self.image_keys], dim=-1))
+        return self.trunk(self.encode_cameras(images))
 
     def rest(self, obs: torch.Tensor) -> torch.Tensor:
         return obs.index_select(-1, self.rest_index)
@@ -153,8 +144,10 @@ class Objective(nn.Module):
 
     name: ClassVar[str]
     trains: ClassVar[bool] = True
+    sees_later: ClassVar[bool] = False
+    """Whether the loss reads o_{t+gap} (else ``later`` is None: no frame is gathered for it)."""
 
-    def loss(self, policy: EncoderPolicy, now: Frame, later: Frame, actions) -> torch.Tensor:
+    def loss(self, policy: EncoderPolicy, now: Frame, later: Frame | None, actions) -> torch.Tensor:
         predicted = torch.tanh(self.head(self.inputs(policy, now, later)))
         return (predicted - actions).pow(2).sum(-1).mean()
 
@@ -165,6 +158,8 @@ OBJECTIVES: Registry[type[Objective]] = Registry("pretraining objective")
 @OBJECTIVES.register("inverse_dynamics")
 class InverseDynamics(Objective):
     """g(φ(o_t), φ(o_{t+gap})) -> a_t: what changed in what φ sees must explain the action."""
+
+    sees_later = True
 
     def __init__(self, policy: EncoderPolicy, config: IDMConfig):
         super().__init__()
@@ -207,10 +202,10 @@ class IDMAgent(BCAgent):
     def __init__(self, config: IDMConfig, obs_dim, normalizer, control_mode=DEFAULT_CONTROL_MODE):
         super().__init__(config, obs_dim, normalizer, control_mode)
         self.objective = OBJECTIVES[config.objective](self.policy, config).to(self.device)
-        encoder = [p for n, p in self.policy.named_parameters() if n.startswith(ENCODER_MODULES)]
+        encoder = [p for n, p in self.policy.named_parameters() if n.split(".")[0] in ENCODER_MODULES]
         self.idm_optimizer = torch.optim.Adam([*encoder, *self.objective.parameters()], lr=config.learning_rate)
         if config.freeze_encoder:  # the optimizer never holds φ, so it stays bit-identical through learn()
-            policy = [p for n, p in self.policy.named_parameters() if not n.startswith(ENCODER_MODULES)]
+            policy = [p for n, p in self.policy.named_parameters() if n.split(".")[0] not in ENCODER_MODULES]
             self.optimizer = torch.optim.Adam(policy, lr=config.learning_rate, weight_decay=config.weight_decay)
 
     @classmethod
@@ -235,7 +230,7 @@ class IDMAgent(BCAgent):
             raise ValueError(
                 f"the encoder sees {pretrained.config.encoder_input!r}, this agent {self.config.encoder_input!r}"
             )
-        for module in ("trunk", "encoders"):
+        for module in ENCODER_MODULES:
             getattr(self.policy, module).load_state_dict(getattr(pretrained.acting_policy, module).state_dict())
         self.averaged = None  # new weights: the average restarts from them
 
@@ -261,11 +256,12 @@ class IDMAgent(BCAgent):
         self.policy.train()
         for _ in tqdm(range(steps), desc=self.config.objective, unit="step", disable=not progress):
             index = rows[torch.from_numpy(self.rng.integers(0, len(rows), size=self.config.batch_size))]
-            now = (dataset.obs[index], {k: v[index] for k, v in images.items()})
-            later = (dataset.next_obs[index + gap - 1], {k: v[index + gap] for k, v in images.items()})
-            loss = self.objective.loss(
-                self.policy, self.on_device(now), self.on_device(later), dataset.actions[index].to(self.device)
-            )
+            now = self.on_device((dataset.obs[index], {k: v[index] for k, v in images.items()}))
+            later = None
+            if self.objective.sees_later:
+                later = (dataset.next_obs[index + gap - 1], {k: v[index + gap] for k, v in images.items()})
+                later = self.on_device(later)
+            loss = self.objective.loss(self.policy, now, later, dataset.actions[index].to(self.device))
             self.idm_optimizer.zero_grad()
             loss.backward()
             self.idm_optimizer.step()

@@ -1,4 +1,5 @@
-"""Encoder pretraining on a suite's demonstrations: the checkpoint ``lifebot run --init-checkpoint`` starts from.
+"""Encoder pretraining on a suite's demonstrations: the checkpoint ``lifebot run --init-checkpoint`` starts from
+(state encoders; an encoder on camera images is for ``benchmarks/idm_vs_scratch.py``: the runner learns from state).
 
 Why a step of its own: a pretrained encoder is made once on the pool (the ``pretrain`` suite, as LIBERO-90 feeds
 LIBERO-10) and then shared by every unit of every lifelong run that compares with and without it, so the runs

@@ -378,7 +378,7 @@ class WSRL(SAC):
     def actor_may_update(self) -> bool:
         """Past the warmup and ``actor_delay``, and (with ``actor_after_success``) after a stored success."""
         delayed = self.num_timesteps > self.learning_starts + self.wsrl.actor_delay
-        return delayed and (bool(self.success_rows) or not self.wsrl.actor_after_success)
+        return delayed and (not self.wsrl.actor_after_success or bool(self.success_rows))
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """Per call (one environment step): ``utd`` critic updates on minibatches of one sampled batch, then one

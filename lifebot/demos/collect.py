@@ -157,11 +157,10 @@ def _existing(config: CollectConfig, task: str) -> dict[int, Episode]:
                     "or another --out",
                 )
             cameras = {k: header.env_kwargs.get(k) for k in ("obs_mode", "image_size")}
-            if cameras != {k: _env_kwargs(config, task).get(k) for k in cameras}:
+            wanted = {k: _env_kwargs(config, task).get(k) for k in cameras}
+            if cameras != wanted:
                 raise DemoFileError(
-                    path,
-                    f"holds demos recorded with {cameras}, this run records "
-                    f"{'images' if config.images else 'no images'}; collect into another --out",
+                    path, f"holds demos recorded with {cameras}, this run records {wanted}; collect into another --out"
                 )
             for name in demo_file.demo_names:
                 episodes[int(name[5:])] = demo_file.episode(name)
