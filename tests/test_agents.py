@@ -16,7 +16,7 @@ from lifebot.agents.device import resolve_device
 from lifebot.agents.registry import AGENTS, load_agent, load_agent_config
 from lifebot.configs import ConfigError
 from lifebot.demos.collect import CollectConfig, collect
-from lifebot.demos.dataset import DemoDataset
+from lifebot.demos.dataset import DemoDataset, flatten_state
 from lifebot.envs.gym_env import LifebotEnv
 from lifebot.envs.vector import evaluate
 from lifebot.suites.store import load_suite
@@ -469,3 +469,30 @@ def test_wsrl_actor_after_success_holds_the_actor_until_a_success_is_stored(rl_e
     assert model.actor_may_update()
     model.train(gradient_steps=1, batch_size=8)
     assert not all(torch.equal(a, b) for a, b in zip(actor_before, model.actor.parameters(), strict=True))
+
+
+def test_wsrl_actor_average_acts_deterministically_and_is_saved(rl_env, dataset, tmp_path):
+    from lifebot.agents.wsrl import WSRLAgent, WSRLConfig, make_wsrl
+
+    config = WSRLConfig(
+        n_critics=2, net_arch=(16,), warmup_steps=0, batch_size=8, utd=2, actor_average=0.9, device="cpu"
+    )
+    model = make_wsrl(rl_env, config)
+    model.learn(total_timesteps=12)  # 12 actor updates: the average lags the actor
+    averaged, obs = model.policy.averaged_actor, torch.as_tensor(model._last_obs)
+    assert not all(torch.equal(a, b) for a, b in zip(averaged.parameters(), model.actor.parameters(), strict=True))
+    with torch.no_grad():
+        assert np.allclose(model.predict(model._last_obs, deterministic=True)[0], averaged(obs, deterministic=True))
+    model.policy.restart_average()  # what each online phase starts with
+    assert all(torch.equal(a, b) for a, b in zip(averaged.parameters(), model.actor.parameters(), strict=True))
+
+    agent = WSRLAgent.from_dataset(config, dataset)  # through the contract: the average acts, and is checkpointed
+    with torch.no_grad():
+        agent.model.policy.averaged_actor.mu.bias += 0.5
+    loaded = load_agent(agent.save(tmp_path / "wsrl.pt"))
+    obs, _ = rl_env.env.reset(seed=0)
+    assert np.allclose(loaded.predict(obs), agent.predict(obs))
+    trained_actor = agent.policy.act(torch.as_tensor(agent.normalizer(flatten_state(obs))[None]))[0]
+    assert not np.allclose(loaded.predict(obs), trained_actor.detach().numpy())
+    loaded.load_policy(agent.policy.state_dict())  # new weights: the average restarts there
+    assert np.allclose(loaded.predict(obs), trained_actor.detach().numpy())

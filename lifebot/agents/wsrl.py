@@ -93,11 +93,12 @@ class EnsembleCritic(ContinuousCritic):
 
 
 class WSRLPolicy(SACPolicy):
-    """SAC policy with an :class:`EnsembleCritic` (the target copy answers with a random subset) and, with
-    ``layer_norm``, LayerNorm after every hidden layer of the actor too."""
+    """SAC policy with an :class:`EnsembleCritic` (the target copy answers with a random subset), with
+    ``layer_norm`` LayerNorm after every hidden layer of the actor too, and with ``actor_average`` an average of
+    the actor's weights that gives the deterministic actions."""
 
-    def __init__(self, *args, target_critics: int = 2, layer_norm: bool = True, **kwargs):
-        self.target_critics, self.layer_norm = target_critics, layer_norm
+    def __init__(self, *args, target_critics: int = 2, layer_norm: bool = True, actor_average: float = 0.0, **kwargs):
+        self.target_critics, self.layer_norm, self.actor_average = target_critics, layer_norm, actor_average
         super().__init__(*args, **kwargs)
 
     def make_actor(self, features_extractor=None):
@@ -117,6 +118,27 @@ class WSRLPolicy(SACPolicy):
     def _build(self, lr_schedule) -> None:
         super()._build(lr_schedule)
         self.critic_target.target_subset = self.target_critics
+        self.averaged_actor = None
+        if self.actor_average > 0:
+            self.averaged_actor = self.make_actor()
+            self.restart_average()
+            self.averaged_actor.requires_grad_(False)
+
+    def restart_average(self) -> None:
+        """The average starts again from the actor as it is (each online phase averages its own updates)."""
+        if self.averaged_actor is not None:
+            self.averaged_actor.load_state_dict(self.actor.state_dict())
+
+    def update_average(self) -> None:
+        if self.averaged_actor is not None:
+            polyak_update(self.actor.parameters(), self.averaged_actor.parameters(), 1.0 - self.actor_average)
+
+    def acting_actor(self):
+        """The actor whose mean action is the policy's deterministic action: the average where there is one."""
+        return self.actor if self.averaged_actor is None else self.averaged_actor
+
+    def _predict(self, observation, deterministic: bool = False):
+        return (self.acting_actor() if deterministic else self.actor)(observation, deterministic)
 
 
 REDUCTIONS = ("min", "mean")
@@ -177,6 +199,13 @@ class WSRLConfig:
     included; the critics learn from the first update. The paper's code has no such gate (False). Why: a critic
     that has seen no reward has an action-gradient that says nothing about success, yet following it took
     PickRedCubeLift seed 2 from 0.20 to 0.10 in 6,000 steps without one success (docs/wsrl_probes.md)."""
+    actor_average: float = 0.0
+    """Decay of an exponential moving average of the actor's weights over each online phase's actor updates,
+    which gives the deterministic action (evaluation, checkpoints' acting policy); rollouts sample from the actor
+    itself. 0: no average (the paper's code has none). Why: lifebot's BC-family agents act with such an average
+    (``ema_decay``), which took the long suite's chunking card from 0.51 to 0.72 (docs/baseline_probes.md), and
+    WSRL's deterministic success swings by 0.2-0.4 between evaluations 1,000 steps apart
+    (docs/wsrl_finetune.md)."""
     actor_delay: int = 0
     """Online updates, after the warmup, that train the critics only; the actor and temperature start after
     them (the paper's code: 0; its warmup alone re-fits the critic to the policy's own rollouts)."""
@@ -243,6 +272,7 @@ class WSRLConfig:
             "actor_delay": (self.actor_delay >= 0, "at least 0"),
             "exploration_std_scale": (self.exploration_std_scale > 0, "above 0"),
             "success_imitation": (self.success_imitation >= 0, "at least 0"),
+            "actor_average": (0 <= self.actor_average < 1, "in [0, 1)"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -276,6 +306,7 @@ class WSRL(SAC):
 
     def _setup_learn(self, *args, **kwargs):
         self.anchor = None  # each online phase anchors to the actor it starts from
+        self.policy.restart_average()
         self.episode_rows: list[int] = []  # buffer rows of the episode under way
         self.success_rows: list[int] = []  # buffer rows of this phase's successful episodes (``success_imitation``)
         return super()._setup_learn(*args, **kwargs)
@@ -349,6 +380,7 @@ class WSRL(SAC):
         self.actor.optimizer.zero_grad()
         actor_loss.backward()
         self.actor.optimizer.step()
+        self.policy.update_average()
         self.temperature_step(obs)
         return float(actor_loss.detach())
 
@@ -423,6 +455,7 @@ def make_wsrl(env, config: WSRLConfig, warmup: bool = True, **sac_kwargs) -> WSR
             "n_critics": config.n_critics,
             "target_critics": config.target_critics,
             "layer_norm": config.layer_norm,
+            "actor_average": config.actor_average,
         },
         **sac_kwargs,
     )
@@ -622,8 +655,18 @@ class WSRLAgent(Agent):
         super().__init__(config, obs_dim, normalizer, control_mode)
         self.model = make_wsrl(SpacesOnly(obs_dim), dataclasses.replace(config, device=str(self.device)))
         self.policy = ActorPolicy(self.model.actor)
+        averaged = self.model.policy.averaged_actor
+        self.averaged_policy = None if averaged is None else ActorPolicy(averaged)
         self.online_steps = self.online_phases = 0
         self.offline_draws = 0  # offline transitions sampled by online updates (RLPD-style retention only)
+
+    @property
+    def acting_policy(self) -> nn.Module:
+        return self.policy if self.averaged_policy is None else self.averaged_policy
+
+    def load_policy(self, state: dict) -> None:
+        super().load_policy(state)
+        self.model.policy.restart_average()
 
     def transitions(self, dataset: DemoDataset) -> OfflineTransitions:
         return OfflineTransitions.of(dataset, self.config)
