@@ -496,3 +496,16 @@ def test_wsrl_actor_average_acts_deterministically_and_is_saved(rl_env, dataset,
     assert not np.allclose(loaded.predict(obs), trained_actor.detach().numpy())
     loaded.load_policy(agent.policy.state_dict())  # new weights: the average restarts there
     assert np.allclose(loaded.predict(obs), trained_actor.detach().numpy())
+
+
+def test_a_bc_actor_copied_into_an_averaging_wsrl_policy_acts_at_once(rl_env, dataset):
+    from lifebot.agents.transfer import copy_actor_into_sac
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    bc = BCAgent.from_dataset(BCConfig(hidden=(16,), steps=5, device="cpu"), dataset)
+    bc.learn(dataset)
+    config = WSRLConfig(n_critics=2, net_arch=(16,), layer_norm=False, actor_average=0.99, device="cpu")
+    model = make_wsrl(rl_env, config)
+    copy_actor_into_sac(bc.acting_policy, model.policy)
+    action, _ = model.predict(dataset.obs[:4].numpy(), deterministic=True)
+    assert np.allclose(action, bc.acting_policy.act(dataset.obs[:4]).detach().numpy(), atol=1e-6)

@@ -70,3 +70,5 @@ def copy_actor_into_sac(source, sac_policy) -> None:
             actor.mu.bias.copy_(source.head.bias)
             actor.log_std.weight.zero_()
             actor.log_std.bias.fill_(DETERMINISTIC_LOG_STD)
+    if hasattr(sac_policy, "restart_average"):  # a WSRL policy acting with an average of its actor: from the copy
+        sac_policy.restart_average()
