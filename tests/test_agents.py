@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -509,3 +510,15 @@ def test_a_bc_actor_copied_into_an_averaging_wsrl_policy_acts_at_once(rl_env, da
     copy_actor_into_sac(bc.acting_policy, model.policy)
     action, _ = model.predict(dataset.obs[:4].numpy(), deterministic=True)
     assert np.allclose(action, bc.acting_policy.act(dataset.obs[:4]).detach().numpy(), atol=1e-6)
+
+
+def test_wsrl_actor_average_changes_only_the_deterministic_action(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    config = WSRLConfig(n_critics=2, net_arch=(16,), warmup_steps=0, batch_size=8, utd=2, device="cpu")
+    plain = make_wsrl(rl_env, config)
+    plain.learn(total_timesteps=10)  # each built and learnt in turn: building seeds torch's global generator
+    averaged = make_wsrl(rl_env, replace(config, actor_average=0.9))
+    averaged.learn(total_timesteps=10)
+    for a, b in zip(plain.actor.parameters(), averaged.actor.parameters(), strict=True):
+        assert torch.equal(a, b)  # the same seed learns the same actor: the average draws no random numbers

@@ -120,7 +120,8 @@ class WSRLPolicy(SACPolicy):
         self.critic_target.target_subset = self.target_critics
         self.averaged_actor = None
         if self.actor_average > 0:
-            self.averaged_actor = self.make_actor()
+            with th.random.fork_rng(devices=[]):  # draws nothing from the run's generator: the same seed learns
+                self.averaged_actor = self.make_actor()  # exactly as without the average, which only acts
             self.restart_average()
             self.averaged_actor.requires_grad_(False)
 
