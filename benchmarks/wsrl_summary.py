@@ -5,7 +5,8 @@
 Every (task, seed) a result file holds is one pair. Per method, over its pairs: the mean success at step 0 (for
 ``wsrl``, its offline start), at the end, and the lowest after step 0 (the dip), and its end minus its start
 with a 95 % bootstrap CI over the pairs (:func:`lifebot.lifelong.metrics.summarize`); then ``wsrl``'s end minus
-every other method's end over the pairs both have. Writes the mean curves.
+every other method's end over the pairs both have; with ``--against`` (the files of another setting, e.g. a
+probe's ``--set``), each method's end minus its end there, paired by (task, seed). Writes the mean curves.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def load_curves(paths: list[Path]) -> tuple[dict[str, dict[str, list]], list[str
     return curves, [*settings, f"settings shared by every file: {json.dumps(brief)}"]
 
 
+def as_arrays(curves: dict[str, dict[str, list]]) -> dict[str, dict[str, np.ndarray]]:
+    """method -> pair -> the success at each evaluation point."""
+    return {
+        m: {pair: np.array([rate for _, rate in c]) for pair, c in sorted(pairs.items())} for m, pairs in curves.items()
+    }
+
+
 def interval(values) -> str:
     s = summarize(values)
     return f"{s.mean:+.3f} [{s.ci_low:+.3f}, {s.ci_high:+.3f}]"
@@ -55,12 +63,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="+", help="results_<key>.json files of wsrl_finetune.py")
     parser.add_argument("--figure", type=Path, default=Path("runs/wsrl_summary.png"))
+    parser.add_argument(
+        "--against",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="result files of another setting: each method's end minus its end there, paired by (task, seed)",
+    )
     args = parser.parse_args()
     curves, settings = load_curves(args.results)
     print("\n".join(settings))
-    rates = {
-        m: {pair: np.array([rate for _, rate in curve]) for pair, curve in sorted(c.items())} for m, c in curves.items()
-    }
+    rates = as_arrays(curves)
     print(f"{'method':<16}{'pairs':>6}{'start':>7}{'end':>7}{'dip':>7}   end - start [95% CI]      pairs up / down")
     for method, table in rates.items():
         curve = np.stack(list(table.values()))
@@ -75,6 +88,13 @@ def main() -> None:
         if shared:
             ends = [rates["wsrl"][pair][-1] - table[pair][-1] for pair in shared]
             print(f"wsrl end - {method} end over their {len(shared)} shared pairs: {interval(ends)}")
+    if args.against:
+        other = as_arrays(load_curves(args.against)[0])
+        for method, table in rates.items():
+            shared = sorted(set(table) & set(other.get(method, {})))
+            if shared:
+                ends = [table[pair][-1] - other[method][pair][-1] for pair in shared]
+                print(f"{method}: end here - end in --against over {len(shared)} pairs: {interval(ends)}")
     print("pairs: " + "; ".join(f"{m} {', '.join(table)}" for m, table in rates.items()))
 
     figure, axis = plt.subplots(figsize=(7, 4))
