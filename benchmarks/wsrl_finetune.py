@@ -39,14 +39,10 @@ Success is measured with the deterministic (mean) action at step 0, every ``--ev
 last step, by an SB3 callback; the dip is the lowest success after step 0. Step 0 of ``wsrl`` is its offline
 start (the pretrained policy before any online step).
 
-The issue-12 evidence (3 tasks whose offline start succeeds 0.2-0.7, 3 seeds, equal online steps), one task
-per call (an estimated 2-3 hours each on one core here, from the per-update times; not run yet; pick tasks by
-the printed step-0 success)::
-
-    for task in PickRedCubeLift OpenBox PutRedCubeOnPlate; do
-        nice -n 5 python benchmarks/wsrl_finetune.py --task $task --seeds 0,1,2 --online-steps 5000 \
-            --warmup 1000 --eval-every 1000 --out runs/wsrl_finetune/$task
-    done
+The issue-12 evidence (3 tasks whose offline start succeeds 0.2-0.7, 5 seeds, equal online steps; 200-400 s
+per (method, seed) on one core here) and its exact commands are in docs/wsrl_finetune.md, its cells in
+docs/wsrl_finetune_cells/. Each cell also keeps a ``trace`` per evaluation point (:func:`learner_trace`):
+how far the actor has moved, the critics' values on the demonstrations, the successes stored.
 """
 
 from __future__ import annotations
@@ -95,24 +91,32 @@ START_KEEPING = {
 
 
 class SuccessCallback(BaseCallback):
-    """Success rate on the fixed evaluation states at step 0, every ``every`` online steps and at the end.
+    """Success rate on the fixed evaluation states at step 0, every ``every`` online steps and at the end,
+    with what the learner looks like there on the demonstrations (:func:`learner_trace`).
 
     Evaluates at rollout start, so the updates of the step just taken are included (SB3 trains after each
     rollout of ``train_freq`` steps).
     """
 
-    def __init__(self, measure, every: int, label: str):
+    def __init__(self, measure, every: int, label: str, demos: DemoDataset):
         super().__init__()
-        self.measure, self.every, self.label = measure, every, label
+        self.measure, self.every, self.label, self.demos = measure, every, label, demos
         self.curve: list[tuple[int, float]] = []
+        self.trace: list[dict] = []
+        self.start_actions = None
 
     def _evaluate(self) -> None:
         start = time.perf_counter()
         rate = self.measure(self.model)
         self.curve.append((self.num_timesteps, rate))
+        if self.start_actions is None:
+            with torch.no_grad():
+                self.start_actions = self.model.actor(self.demos.obs, deterministic=True)
+        self.trace.append({"step": self.num_timesteps, **learner_trace(self.model, self.demos, self.start_actions)})
         print(
             f"  {self.label:<28} step {self.num_timesteps:>6}  success {rate:.2f}  "
-            f"({time.perf_counter() - start:.0f} s eval)",
+            + "  ".join(f"{name} {value:.3g}" for name, value in self.trace[-1].items() if name != "step")
+            + f"  ({time.perf_counter() - start:.0f} s eval)",
             file=sys.stderr,
             flush=True,
         )
@@ -130,6 +134,24 @@ class SuccessCallback(BaseCallback):
     def _on_training_end(self) -> None:
         if self.curve[-1][0] != self.num_timesteps:
             self._evaluate()
+
+
+def learner_trace(model, demos: DemoDataset, start_actions: torch.Tensor) -> dict:
+    """How far the deterministic action on the demonstrations' states has moved from the online start's (mean
+    Euclidean distance, actions in [-1, 1]), the critics' minimum on the demonstrations' (s, a) and at the
+    policy's action, and the successful episodes stored so far. Draws no random numbers, so measuring it does
+    not change the run."""
+    with torch.no_grad():
+        actions = model.actor(demos.obs, deterministic=True)
+        q_demo = torch.cat(model.critic(demos.obs, demos.actions), dim=1).min(dim=1).values.mean()
+        q_policy = torch.cat(model.critic(demos.obs, actions), dim=1).min(dim=1).values.mean()
+    filled = model.replay_buffer.size()
+    return {
+        "drift": float((actions - start_actions).norm(dim=1).mean()),
+        "q_demo": float(q_demo),
+        "q_policy": float(q_policy),
+        "successes": int((model.replay_buffer.rewards[:filled] > 0).sum()),
+    }
 
 
 def main() -> None:
@@ -259,11 +281,12 @@ def main() -> None:
                 model.policy.load_state_dict(pretrained.policy.state_dict())
                 with torch.no_grad():
                     model.log_ent_coef.copy_(pretrained.log_ent_coef)
-            callback = SuccessCallback(measure, args.eval_every, f"{method} seed {seed}")
+            callback = SuccessCallback(measure, args.eval_every, f"{method} seed {seed}", dataset)
             model.learn(total_timesteps=args.online_steps, callback=callback)
             filled = model.replay_buffer.size()
             cells[f"{method}|{seed}"] = {
                 "curve": callback.curve,
+                "trace": callback.trace,
                 "seconds": time.perf_counter() - start,
                 "episodes": int(model.replay_buffer.dones[:filled].sum()),
                 "successes": int((model.replay_buffer.rewards[:filled] > 0).sum()),

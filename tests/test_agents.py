@@ -428,6 +428,19 @@ def test_wsrl_exploration_scale_samples_closer_to_the_mean_action(rl_env):
         WSRLConfig(exploration_std_scale=0)
 
 
+def test_wsrl_online_horizon_cuts_rollouts_as_truncations_not_terminals(rl_env):
+    from lifebot.agents.wsrl import WSRLConfig, make_wsrl
+
+    config = WSRLConfig(n_critics=2, net_arch=(16,), warmup_steps=30, online_horizon=7, device="cpu")
+    model = make_wsrl(rl_env, config)
+    model.learn(total_timesteps=21)  # warmup only: a random-ish policy does not lift the cube
+    buffer = model.replay_buffer
+    assert np.flatnonzero(buffer.dones[:21, 0]).tolist() == [6, 13, 20]
+    assert buffer.timeouts[[6, 13, 20], 0].all()  # SB3 bootstraps through a cut: no terminal in the TD target
+    with pytest.raises(ValueError, match="online_horizon must be at least 0"):
+        WSRLConfig(online_horizon=-1)
+
+
 def test_wsrl_success_imitation_learns_the_actions_of_its_own_successful_episodes(rl_env):
     from lifebot.agents.wsrl import WSRLConfig, make_wsrl
 

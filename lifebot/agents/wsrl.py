@@ -200,6 +200,12 @@ class WSRLConfig:
     included; the critics learn from the first update. The paper's code has no such gate (False). Why: a critic
     that has seen no reward has an action-gradient that says nothing about success, yet following it took
     PickRedCubeLift seed 2 from 0.20 to 0.10 in 6,000 steps without one success (docs/wsrl_probes.md)."""
+    online_horizon: int = 0
+    """Online rollouts (warmup included) are cut (truncated, not terminal: SB3 bootstraps through the cut) after
+    this many steps; 0 keeps the task's own horizon (the paper's code keeps the environment's). Why: lifebot's
+    horizons (200-300 steps) are 4-7x a demonstration's steps to success, so a failing rollout spends a whole
+    horizon where a success takes ~50 steps, and the online budget buys few episodes and fewer successes.
+    Evaluation always runs the task's horizon."""
     actor_average: float = 0.0
     """Decay of an exponential moving average of the actor's weights over each online phase's actor updates,
     which gives the deterministic action (evaluation, checkpoints' acting policy); rollouts sample from the actor
@@ -275,6 +281,7 @@ class WSRLConfig:
             "exploration_std_scale": (self.exploration_std_scale > 0, "above 0"),
             "success_imitation": (self.success_imitation >= 0, "at least 0"),
             "actor_average": (0 <= self.actor_average < 1, "in [0, 1)"),
+            "online_horizon": (self.online_horizon >= 0, "at least 0 (0: the task's horizon)"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -434,11 +441,16 @@ class WSRL(SAC):
             self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
 
 
+def rollout_env(env: gym.Env, config: WSRLConfig) -> gym.Env:
+    """``env`` as online rollouts see it: cut at ``online_horizon`` steps where one is set."""
+    return gym.wrappers.TimeLimit(env, config.online_horizon) if config.online_horizon else env
+
+
 def make_wsrl(env, config: WSRLConfig, warmup: bool = True, **sac_kwargs) -> WSRL:
     """A WSRL learner for ``env`` (flat, normalised observations); ``warmup=False`` is the paper's ablation."""
     return WSRL(
         "WSRLPolicy",
-        env,
+        rollout_env(env, config),
         wsrl_config=config,
         learning_rate=config.critic_learning_rate,
         buffer_size=config.buffer_size,
@@ -685,7 +697,7 @@ class WSRLAgent(Agent):
         ``warmup_steps`` of them pretrained-policy rollouts without updates. Every phase draws its rollouts
         and minibatches from a seed of (config seed, phase index), so a resumed run repeats it exactly."""
         model, config = self.model, self.config
-        model.set_env(NormalizedStateObservation(env, self.normalizer))
+        model.set_env(rollout_env(NormalizedStateObservation(env, self.normalizer), config))
         model.learning_starts = config.warmup_steps if warmup else 0
         buffer_class = ReplayBuffer if offline is None else SymmetricReplayBuffer
         model.replay_buffer = buffer_class(
