@@ -2,7 +2,7 @@
 
     python benchmarks/idm_vs_scratch.py [--suite goal] [--tasks 5] [--counts 2 5 10 25] [--seeds 0 1 2]
         [--pool-tasks 40] [--pool-demos 10] [--pretrain-steps 3000] [--steps 2000] [--episodes 20]
-        [--encoder-input objects] [--gap 1] [--methods scratch bc-pre idm idm-ft] [--out runs/idm]
+        [--encoder-input no_proprio] [--gap 1] [--methods scratch bc-pre idm idm-ft] [--out runs/idm]
         [--figure docs/idm_vs_scratch.png] [--image-size 64] [--cameras agentview_image eye_in_hand_image]
 
 One agent shape (:class:`~lifebot.agents.idm.IDMAgent`: an encoder on ``--encoder-input``, a policy MLP on it
