@@ -289,7 +289,7 @@ def main() -> None:
                 "trace": callback.trace,
                 "seconds": time.perf_counter() - start,
                 "episodes": int(model.replay_buffer.dones[:filled].sum()),
-                "successes": int((model.replay_buffer.rewards[:filled] > 0).sum()),
+                "successes": callback.trace[-1]["successes"],
             }
             print(
                 f"  {method} seed {seed}: online buffer {filled} steps, {cells[f'{method}|{seed}']['episodes']}"
