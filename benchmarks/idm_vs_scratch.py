@@ -2,22 +2,28 @@
 
     python benchmarks/idm_vs_scratch.py [--suite goal] [--tasks 5] [--counts 2 5 10 25] [--seeds 0 1 2]
         [--pool-tasks 40] [--pool-demos 10] [--pretrain-steps 3000] [--steps 2000] [--episodes 20]
-        [--encoder-input no_proprio] [--gap 1] [--methods scratch bc-pre idm idm-ft] [--out runs/idm]
-        [--figure docs/idm_vs_scratch.png] [--image-size 64] [--cameras agentview_image eye_in_hand_image]
+        [--encoder-input no_proprio] [--gap 1] [--agent idm] [--methods scratch bc-pre idm idm-ft full-state]
+        [--out runs/idm] [--figure docs/idm_vs_scratch.png] [--image-size 64]
+        [--cameras agentview_image eye_in_hand_image]
 
-One agent shape (:class:`~lifebot.agents.idm.IDMAgent`: an encoder on ``--encoder-input``, a policy MLP on it
-and the rest of the state), four ways to get its encoder: ``scratch`` (none, learnt with the policy),
-``bc-pre`` (multitask BC on the pool, frozen), ``idm`` (inverse dynamics on the pool, frozen: the paper's
-protocol) and ``idm-ft`` (inverse dynamics, fine-tuned with the policy). Each seed pretrains once per
-objective on the ``pretrain`` suite's demonstrations; the encoder is cached under ``--out/pretrained`` (a rerun
-with the same settings loads it), and every (method, task, demos, seed) success is cached in
-``--out/results_<key>.json`` as it is measured, so an interrupted grid resumes. All agents use the pool's
-observation normalizer and are evaluated on the target suite's fixed states. Prints mean success over the tasks
-per seed, then the mean, standard deviation and range over seeds; writes the figure with matplotlib (Agg).
-``--encoder-input images`` is the paper's setting: the encoder sees ``--cameras`` at ``--image-size`` pixels
-(demonstrations recorded with images, so give them a ``--demos-dir`` of their own) and the policy is evaluated
-from rendered images. The smallest end-to-end run (about a minute on one busy core, its demonstrations
-included; add ``--encoder-input images --demos-dir /tmp/idm_smoke/demos`` for the image path)::
+One agent shape (:class:`~lifebot.agents.idm.IDMAgent`: an encoder on ``--encoder-input``, a policy MLP on it and
+the rest of the state), four ways to get its encoder: ``scratch`` (none, learnt with the policy), ``bc-pre``
+(multitask BC on the pool, frozen), ``idm`` (inverse dynamics on the pool, frozen: the paper's protocol) and
+``idm-ft`` (inverse dynamics, fine-tuned with the policy); ``full-state`` is the reference without an encoder split: the
+agent's plain parent (BC for ``--agent idm``, chunking for ``--agent idm_chunking``) on the whole state, from
+scratch, same widths and steps. ``--agent`` picks the policy on the encoder: ``idm`` (single-step, Gaussian head)
+or ``idm_chunking`` (action chunks with a temporal ensemble, the suite's standard imitation agent). Each seed
+pretrains once per objective on the ``pretrain`` suite's demonstrations (pretraining never touches the policy head,
+so both agents share the encoders); the encoder is cached under ``--out/pretrained`` (a rerun with the same
+settings loads it), and every (method, task, demos, seed) success is cached in ``--out/results_<key>.json`` as it
+is measured, so an interrupted grid resumes. All agents use the pool's observation normalizer and are evaluated on
+the target suite's fixed states. Prints mean success over the tasks per seed, then the mean, standard deviation and
+range over seeds; writes the figure with matplotlib (Agg). ``--encoder-input images`` is the paper's setting: the
+encoder sees ``--cameras`` at ``--image-size`` pixels (demonstrations recorded with images, so give them a
+``--demos-dir`` of their own) and the policy is evaluated from rendered images.
+
+The smallest end-to-end run (about a minute on one busy core, its demonstrations included; add ``--encoder-input
+images --demos-dir /tmp/idm_smoke/demos`` for the image path, ``--agent idm_chunking`` for the chunking policy)::
 
     python benchmarks/idm_vs_scratch.py --tiny --out /tmp/idm_smoke --figure /tmp/idm_smoke/figure.png
 """
@@ -32,7 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lifebot.agents.bc import BCAgent
+from lifebot.agents.chunking import ChunkingAgent
 from lifebot.agents.idm import ENCODER_INPUTS, IDMAgent, IDMConfig
+from lifebot.agents.idm_chunking import IDMChunkingAgent
 from lifebot.agents.pretrain import loss_summary, pretrain_encoder
 from lifebot.atomic import atomic_output, atomic_write_json
 from lifebot.cells import CellFile, settings_key
@@ -48,7 +57,9 @@ METHODS = {  # name -> (pretraining objective, encoder frozen while the policy l
     "bc-pre": ("multitask_bc", True),
     "idm": ("inverse_dynamics", True),
     "idm-ft": ("inverse_dynamics", False),
+    "full-state": ("", False),  # no encoder: the agent's plain parent (AGENTS) on the whole state
 }
+AGENTS = {"idm": (IDMAgent, BCAgent), "idm_chunking": (IDMChunkingAgent, ChunkingAgent)}  # encoder agent, plain
 TINY = dict(  # --tiny: every stage once, in minutes; proves the script, measures nothing
     tasks=2,
     counts=[2, 5],
@@ -65,9 +76,11 @@ TINY = dict(  # --tiny: every stage once, in minutes; proves the script, measure
 
 
 def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDataset, pool_id: dict, out: Path):
-    """The encoder of ``objective`` pretrained on the pool with ``seed``: loaded from its cache file or trained
-    and saved there (atomically); with its first and last pretraining losses (window means)."""
-    config = dataclasses.replace(base, objective=objective, seed=seed, freeze_encoder=objective != "none")
+    """The encoder of ``objective`` pretrained on the pool with ``seed`` by an ``idm`` agent (whatever ``base``'s
+    policy: pretraining does not touch it): loaded from its cache file or trained and saved there (atomically);
+    with its first and last pretraining losses (window means)."""
+    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(IDMConfig) if f.name != "head"}
+    config = IDMConfig(**{**shared, "objective": objective, "seed": seed, "freeze_encoder": objective != "none"})
     fields = dataclasses.asdict(config)
     for name in ("freeze_encoder", "steps", "device"):  # fine-tuning settings: not the encoder's
         fields.pop(name)
@@ -120,6 +133,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--encoder-input", choices=ENCODER_INPUTS, default=IDMConfig.encoder_input)
     parser.add_argument("--gap", type=int, default=1)
+    parser.add_argument("--agent", choices=list(AGENTS), default="idm", help="the policy on the encoder")
     parser.add_argument("--image-size", type=int, default=64, help="camera side in pixels (--encoder-input images)")
     parser.add_argument("--cameras", nargs="+", choices=list(CAMERAS), default=list(CAMERAS))
     parser.add_argument("--hidden", type=int, nargs="+", default=list(IDMConfig.hidden))
@@ -138,7 +152,8 @@ def main() -> None:
     image_keys = tuple(args.cameras) if images else ()
     cameras = dict(obs_mode="image", image_size=args.image_size) if images else {}  # what evaluation renders
 
-    base = IDMConfig(
+    agent_class, plain_class = AGENTS[args.agent]
+    base = agent_class.config_class(
         hidden=tuple(args.hidden),
         policy_hidden=(args.hidden[-1],),
         idm_hidden=(args.hidden[-1],),
@@ -170,7 +185,7 @@ def main() -> None:
     losses = {}
     for seed in args.seeds:
         encoders = {}
-        for objective in sorted({METHODS[m][0] for m in args.methods} - {"none"}):
+        for objective in sorted({METHODS[m][0] for m in args.methods} - {"none", ""}):
             encoders[objective], losses[(objective, seed)] = pretrained_encoder(
                 objective, seed, base, pool, pool_id, args.out
             )
@@ -186,11 +201,16 @@ def main() -> None:
                             [path], max_demos_per_file=count, normalizer=pool.normalizer, image_keys=image_keys
                         )
                     objective, frozen = METHODS[name]
-                    config = dataclasses.replace(base, objective=objective, freeze_encoder=frozen, seed=seed)
-                    agent = IDMAgent(config, pool.obs_dim, pool.normalizer, MODE)
-                    if objective != "none":
+                    if objective:
+                        config = dataclasses.replace(base, objective=objective, freeze_encoder=frozen, seed=seed)
+                        agent = agent_class(config, pool.obs_dim, pool.normalizer, MODE)
+                    else:
+                        plain = {f.name: getattr(base, f.name) for f in dataclasses.fields(plain_class.config_class)}
+                        config = plain_class.config_class(**{**plain, "seed": seed})
+                        agent = plain_class(config, pool.obs_dim, pool.normalizer, MODE)
+                    if objective not in ("", "none"):
                         agent.load_encoder(encoders[objective])
-                    agent.learn(data)
+                    agent.learn(agent.transitions(data))
                     rate = evaluate(
                         agent,
                         args.episodes,
@@ -201,7 +221,7 @@ def main() -> None:
                         **cameras,
                     ).success_rate
                     cells[cell] = rate
-                    print(f"  seed {seed} {task:<36} {count:>3} demos  {name:<8} success {rate:.2f}", flush=True)
+                    print(f"  seed {seed} {task:<36} {count:>3} demos  {name:<10} success {rate:.2f}", flush=True)
 
     print(
         f"\npretraining: {len(pool_tasks)} pool tasks × {args.pool_demos} demos, {args.pretrain_steps} steps, "
@@ -227,8 +247,9 @@ def main() -> None:
             + " ".join(f"{np.mean(r):.2f} ± {np.std(r):.2f} [{min(r):.2f}, {max(r):.2f}]".rjust(22) for r in row)
         )
     title = (
-        f"{len(tasks)} {args.suite} tasks, {len(args.seeds)} seeds, encoder input {args.encoder_input}; "
-        f"pool {len(pool_tasks)}×{args.pool_demos} demos, {args.pretrain_steps} pretraining steps"
+        f"{len(tasks)} {args.suite} tasks, {len(args.seeds)} seeds; agent {args.agent}, encoder input "
+        f"{args.encoder_input}\npool {len(pool_tasks)}×{args.pool_demos} demos, {args.pretrain_steps} pretraining "
+        f"steps, {args.steps} policy steps"
     )
     write_figure(args.figure, table, args.counts, args.methods, title)
     print(f"figure: {args.figure}; cells: {cells.path}")

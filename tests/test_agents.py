@@ -146,6 +146,7 @@ def test_inverse_dynamics_pretraining_then_frozen_encoder(dataset, tmp_path):
 def test_every_policy_file_loads_into_its_config():
     from lifebot.agents.chunking import ChunkingConfig
     from lifebot.agents.idm import IDMConfig
+    from lifebot.agents.idm_chunking import IDMChunkingConfig
     from lifebot.agents.wsrl import WSRLConfig
 
     configs = {
@@ -154,6 +155,8 @@ def test_every_policy_file_loads_into_its_config():
         "chunking_long": ChunkingConfig,
         "idm": IDMConfig,
         "idm_scratch": IDMConfig,
+        "idm_chunking": IDMChunkingConfig,
+        "idm_chunking_scratch": IDMChunkingConfig,
         "wsrl_paper": WSRLConfig,
         "wsrl_cpu": WSRLConfig,
     }
@@ -169,6 +172,7 @@ def tiny_config(name: str):
         "bc": dict(hidden=(32, 32), batch_size=16),
         "chunking": dict(hidden=(32, 32), batch_size=16, chunk=3),
         "idm": dict(hidden=(32, 32), idm_hidden=(32,), batch_size=16),
+        "idm_chunking": dict(hidden=(32, 32), idm_hidden=(32,), batch_size=16, chunk=3),
         "wsrl": dict(
             n_critics=3, net_arch=(32, 32), batch_size=16, utd=2, pretrain_batch_size=16, cql_actions=2, warmup_steps=4
         ),

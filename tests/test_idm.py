@@ -12,6 +12,7 @@ import yaml
 
 from lifebot.agents.bc import BCAgent, BCConfig, state_columns
 from lifebot.agents.idm import OBJECTIVES, IDMAgent, IDMConfig, encoder_columns
+from lifebot.agents.idm_chunking import IDMChunkingAgent
 from lifebot.agents.registry import load_agent
 from lifebot.configs import ConfigError
 from lifebot.demos.collect import CollectConfig, collect
@@ -72,23 +73,24 @@ def test_the_encoder_sees_nothing_of_the_robots_proprioception(pool, encoder_inp
         assert torch.equal(agent.policy.encode(obs), agent.policy.encode(moved))
 
 
+@pytest.mark.parametrize("cls", [IDMAgent, IDMChunkingAgent], ids=lambda cls: cls.name)
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
-def test_each_objective_pretrains_and_its_encoder_loads_into_the_fine_tuning_agent(objective, pool, tmp_path):
-    agent = IDMAgent.from_dataset(IDMConfig(objective=objective, freeze_encoder=objective != "none", **TINY), pool)
+def test_each_objective_pretrains_and_its_encoder_loads_into_the_fine_tuning_agent(cls, objective, pool, tmp_path):
+    agent = cls.from_dataset(cls.config_class(objective=objective, freeze_encoder=objective != "none", **TINY), pool)
     before = trunk(agent)
     losses = agent.pretrain(pool, steps=60)
     if OBJECTIVES[objective].trains:
         assert np.mean(losses[-10:]) < np.mean(losses[:10]) and not same(before, trunk(agent))
     else:
         assert losses == [] and same(before, trunk(agent))
-    pretrained = IDMAgent.load(agent.save(tmp_path / "pretrained.pt"))
+    pretrained = cls.load(agent.save(tmp_path / "pretrained.pt"))
     assert same(trunk(pretrained), trunk(agent)) and pretrained.config.objective == objective
 
     for frozen in (True, False) if objective != "none" else (False,):
-        tuned = IDMAgent.fine_tuning(pretrained, freeze_encoder=frozen, seed=1)
+        tuned = cls.fine_tuning(pretrained, freeze_encoder=frozen, seed=1)
         assert same(trunk(tuned), trunk(pretrained)) and tuned.normalizer is pretrained.normalizer
         head = {k: v.clone() for k, v in tuned.policy.head.state_dict().items()}
-        tuned.learn(pool, steps=15)
+        tuned.learn(tuned.transitions(pool), steps=15)
         assert same(trunk(tuned), trunk(pretrained)) == frozen  # frozen: bit-identical; else it learns
         assert not same(head, tuned.policy.head.state_dict())
 
@@ -164,8 +166,13 @@ def test_each_pretrained_encoder_starts_a_lifelong_run(objective, demos_dir, poo
 
 
 def test_the_runner_refuses_what_does_not_fit(demos_dir, pool, tmp_path):
-    with pytest.raises(ConfigError, match="agent idm needs init_checkpoint"):
-        tiny_run(demos_dir)
+    from lifebot.agents.pretrain import PretrainConfig
+
+    for agent in ("idm", "idm_chunking"):
+        with pytest.raises(ConfigError, match=f"agent {agent} needs init_checkpoint"):
+            tiny_run(demos_dir, agent=agent)
+    with pytest.raises(ConfigError, match="agent.*one of idm, idm_chunking"):
+        PretrainConfig(agent="chunking")  # no encoder to pretrain
     checkpoint = IDMAgent.from_dataset(IDMConfig(**TINY), pool).save(tmp_path / "pretrained.pt")
     wider = config_file(tmp_path / "wider.yaml", hidden=(64, 64))
     with pytest.raises(ValueError, match="wider.yaml: does not fit"):
@@ -176,22 +183,23 @@ def test_the_runner_refuses_what_does_not_fit(demos_dir, pool, tmp_path):
         execute_run(tiny_run(demos_dir, init_checkpoint=str(image_checkpoint)), tmp_path / "r")
 
 
-def test_lifebot_pretrain_writes_a_checkpoint_the_runner_starts_from(demos_dir, tmp_path, capsys):
+@pytest.mark.parametrize("agent", ["idm", "idm_chunking"])
+def test_lifebot_pretrain_writes_a_checkpoint_the_runner_starts_from(agent, demos_dir, tmp_path, capsys):
     from lifebot.cli.main import main
 
     common = ["pretrain", "--suite", "spatial", "--tasks", "2", "--demos", "2", "--steps", "15", "--seed", "3"]
-    common += ["--workers", "1", "--control-mode", MODE, "--demos-dir", str(demos_dir)]
+    common += ["--agent", agent, "--workers", "1", "--control-mode", MODE, "--demos-dir", str(demos_dir)]
     tiny = config_file(tmp_path / "tiny.yaml")
     assert main([*common, "--agent-config", tiny, "--out", str(tmp_path / "encoder.pt")]) == 0
-    assert "encoder.pt" in capsys.readouterr().out
-    pretrained = IDMAgent.load(tmp_path / "encoder.pt")
+    assert f"lifebot run --agent {agent} --init-checkpoint" in capsys.readouterr().out
+    pretrained = load_agent(tmp_path / "encoder.pt")
+    assert pretrained.name == agent
     record = json.loads((tmp_path / "encoder.json").read_text())
     assert pretrained.config.seed == 3 and pretrained.config.idm_steps == 15
     assert record["pool"]["tasks"] == load_suite("spatial").task_names[:2] and set(record["loss"]) == {"first", "last"}
     assert record["versions"]["mujoco"]
-    unit = execute_run(
-        tiny_run(demos_dir, init_checkpoint=str(tmp_path / "encoder.pt")), tmp_path / "run", ExecutionConfig(workers=1)
-    ).units[0]
+    run = tiny_run(demos_dir, agent=agent, init_checkpoint=str(tmp_path / "encoder.pt"))
+    unit = execute_run(run, tmp_path / "run", ExecutionConfig(workers=1)).units[0]
     final = load_agent(unit_dir(tmp_path / "run", 0, 0) / "checkpoints" / "task_1.pt")
     assert unit.finished and same(trunk(final), trunk(pretrained))  # frozen through the run
 

@@ -65,10 +65,11 @@ class ActionChunks:
 class ChunkingPolicy(BCPolicy):
     """BC's observation encoders and trunk; the head outputs ``chunk`` actions."""
 
-    def __init__(self, obs_dim: int, config: ChunkingConfig):
-        super().__init__(obs_dim, config)
+    def build_head(self, width: int, config: ChunkingConfig) -> None:
+        """``chunk`` actions on ``width`` features (a policy with another trunk gets this head by inheriting)."""
+        super().build_head(width, config)  # BC's regression head first: the same initialisation as ever
         self.chunk = config.chunk
-        self.head = nn.Linear(config.hidden[-1], ACTION_DIM * config.chunk)
+        self.head = nn.Linear(width, ACTION_DIM * config.chunk)
 
     def act(self, obs, deterministic: bool = True, images=None) -> torch.Tensor:
         """(B, chunk, 7) actions in [-1, 1]."""

@@ -30,8 +30,11 @@ class PretrainConfig:
     """Pretrain on the suite's first N tasks; 0 means all."""
     demos_per_task: int = 10
     """Scripted-expert demonstrations per pool task (collected into ``demos_dir`` when missing)."""
+    agent: str = "idm"
+    """The agent the checkpoint is (``idm``, or ``idm_chunking`` for an action-chunking policy on the encoder):
+    a run from it names the same ``--agent``."""
     agent_config: str = ""
-    """YAML file with the ``idm`` agent's config (default ``policies/idm.yaml``): objective, encoder input, widths."""
+    """YAML file with the agent's config (default ``policies/<agent>.yaml``): objective, encoder input, widths."""
     steps: int = 0
     """Pretraining gradient steps; 0 takes the agent config's ``idm_steps``."""
     seed: int = 0
@@ -47,9 +50,12 @@ class PretrainConfig:
     """Collection processes."""
 
     def __post_init__(self):
+        from lifebot.agents.registry import encoder_agents
+
         require(
             self,
             {
+                "agent": (self.agent in encoder_agents(), f"one of {', '.join(encoder_agents())}"),
                 "tasks": (self.tasks >= 0, "at least 0"),
                 "demos_per_task": (self.demos_per_task >= 1, "at least 1"),
                 "steps": (self.steps >= 0, "at least 0"),
@@ -68,12 +74,13 @@ def loss_summary(losses: list[float]) -> dict[str, float]:
     return {"first": float(np.mean(losses[:window])), "last": float(np.mean(losses[-window:]))}
 
 
-def pretrain_encoder(config, pool, progress: bool = True):
-    """An ``idm`` agent of ``config`` with its encoder trained on ``pool`` (a DemoDataset), and the losses."""
-    from lifebot.agents.idm import IDMAgent
+def pretrain_encoder(config, pool, progress: bool = True, agent: str = "idm"):
+    """An ``agent`` (``idm`` or a subclass) of ``config`` with its encoder trained on ``pool`` (a DemoDataset),
+    and the losses."""
+    from lifebot.agents.registry import agent_class
 
-    agent = IDMAgent.from_dataset(config, pool)
-    return agent, agent.pretrain(pool, progress=progress)
+    pretrained = agent_class(agent).from_dataset(config, pool)
+    return pretrained, pretrained.pretrain(pool, progress=progress)
 
 
 def pretrain_checkpoint(config: PretrainConfig, out: str | Path) -> dict:
@@ -90,10 +97,11 @@ def pretrain_checkpoint(config: PretrainConfig, out: str | Path) -> dict:
     if config.tasks > len(suite.tasks):
         raise ValueError(f"suite {suite.name} has {len(suite.tasks)} tasks, asked for {config.tasks}")
     tasks = suite.task_names[: config.tasks or None]
-    agent_config = load_agent_config("idm", config.agent_config or None)
+    agent_config = load_agent_config(config.agent, config.agent_config or None)
     agent_config = dataclasses.replace(agent_config, seed=config.seed, idm_steps=config.steps or agent_config.idm_steps)
     if agent_config.objective == "none":
-        raise ValueError(f"{config.agent_config or 'policies/idm.yaml'}: objective none has nothing to pretrain")
+        source = config.agent_config or f"policies/{config.agent}.yaml"
+        raise ValueError(f"{source}: objective none has nothing to pretrain")
     demos = CollectConfig(
         suite=suite.name,
         tasks=tuple(tasks),
@@ -106,7 +114,7 @@ def pretrain_checkpoint(config: PretrainConfig, out: str | Path) -> dict:
     )
     image_keys = agent_config.image_keys if demos.images else ()
     pool = DemoDataset(collect(demos), max_demos_per_file=config.demos_per_task, image_keys=image_keys)
-    agent, losses = pretrain_encoder(agent_config, pool)
+    agent, losses = pretrain_encoder(agent_config, pool, agent=config.agent)
     path = agent.save(out)
     record = {
         "checkpoint": str(path),

@@ -1,4 +1,5 @@
-"""The agents by name (``bc``, ``chunking``, ``idm``, ``wsrl``): what ``--agent`` selects and what a checkpoint means.
+"""The agents by name (``bc``, ``chunking``, ``idm``, ``idm_chunking``, ``wsrl``): what ``--agent`` selects and
+what a checkpoint means.
 
 Each entry is an :class:`~lifebot.agents.base.Agent` (the contract the runner and the strategies use); its
 default config is ``policies/<name>.yaml`` (or the file its ``default_config`` names).
@@ -14,18 +15,24 @@ from lifebot.agents.checkpoint import CheckpointError, load_checkpoint
 from lifebot.agents.chunking import ChunkingAgent
 from lifebot.agents.config import load_config
 from lifebot.agents.idm import IDMAgent
+from lifebot.agents.idm_chunking import IDMChunkingAgent
 from lifebot.agents.wsrl import WSRLAgent
 from lifebot.registry import Registry
 from lifebot.resources import data_folder
 
 AGENTS: Registry[type[Agent]] = Registry(
-    "agent", "lifebot.agents", {a.name: a for a in (BCAgent, ChunkingAgent, IDMAgent, WSRLAgent)}
+    "agent", "lifebot.agents", {a.name: a for a in (BCAgent, ChunkingAgent, IDMAgent, IDMChunkingAgent, WSRLAgent)}
 )
 POLICIES_DIR = data_folder("policies")
 
 
 def agent_class(name: str) -> type[Agent]:
     return AGENTS[name]
+
+
+def encoder_agents() -> list[str]:
+    """The agents whose encoder ``lifebot pretrain`` pretrains (``idm`` and the agents built on it)."""
+    return sorted(name for name, cls in AGENTS.items() if issubclass(cls, IDMAgent))
 
 
 def load_agent_config(name: str, path: str | Path | None = None):

@@ -38,5 +38,6 @@ def _pretrain(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"({pool['transitions']} transitions), {record['agent_config']['idm_steps']} steps: "
         f"loss {loss['first']:.3f} -> {loss['last']:.3f}"
     )
-    print(f"checkpoint: {record['checkpoint']} (lifebot run --agent idm --init-checkpoint {record['checkpoint']})")
+    agent = record["config"]["agent"]
+    print(f"checkpoint: {record['checkpoint']} (lifebot run --agent {agent} --init-checkpoint {record['checkpoint']})")
     return 0

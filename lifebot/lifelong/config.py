@@ -92,7 +92,11 @@ class RunConfig:
                 "tasks": (self.tasks >= 0 and self.tasks != 1, "0 (all) or at least 2"),
             },
         )
-        from lifebot.agents.registry import agent_class  # the registries import torch: after the cheap checks
+        from lifebot.agents.registry import (  # the registries import torch: after the cheap checks
+            agent_class,
+            encoder_agents,
+            load_agent_config,
+        )
         from lifebot.envs.gym_env import REWARDS
         from lifebot.lifelong.strategies import STRATEGIES, load_strategy_config
 
@@ -114,12 +118,10 @@ class RunConfig:
             problem = f"must be 'last': agent {self.agent} learns online"
             raise ConfigError("RunConfig", "model_selection", problem)
         load_strategy_config(self.strategy, self.strategy_config or None, self.strategy_options)
-        if self.agent == "idm" and not self.init_checkpoint:
-            from lifebot.agents.registry import load_agent_config
-
-            if load_agent_config(self.agent, self.agent_config or None).objective != "none":
-                problem = "is required: agent idm needs init_checkpoint (an IDM agent with a pretrained encoder)"
-                raise ConfigError("RunConfig", "init_checkpoint", problem)
+        pretrained = self.agent in encoder_agents() and not self.init_checkpoint
+        if pretrained and load_agent_config(self.agent, self.agent_config or None).objective != "none":
+            problem = f"is required: agent {self.agent} needs init_checkpoint (its pretrained encoder)"
+            raise ConfigError("RunConfig", "init_checkpoint", problem)
 
     @property
     def curve_steps(self) -> int:
