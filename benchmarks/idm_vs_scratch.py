@@ -75,12 +75,17 @@ TINY = dict(  # --tiny: every stage once, in minutes; proves the script, measure
 )
 
 
+def config_of(cls, config, **changes):
+    """A ``cls`` config with the fields it shares with ``config``, then ``changes``."""
+    return cls(**{**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)}, **changes})
+
+
 def pretrained_encoder(objective: str, seed: int, base: IDMConfig, pool: DemoDataset, pool_id: dict, out: Path):
     """The encoder of ``objective`` pretrained on the pool with ``seed`` by an ``idm`` agent (whatever ``base``'s
     policy: pretraining does not touch it): loaded from its cache file or trained and saved there (atomically);
     with its first and last pretraining losses (window means)."""
-    shared = {f.name: getattr(base, f.name) for f in dataclasses.fields(IDMConfig) if f.name != "head"}
-    config = IDMConfig(**{**shared, "objective": objective, "seed": seed, "freeze_encoder": objective != "none"})
+    changes = dict(head=IDMConfig.head, objective=objective, seed=seed, freeze_encoder=objective != "none")
+    config = config_of(IDMConfig, base, **changes)
     fields = dataclasses.asdict(config)
     for name in ("freeze_encoder", "steps", "device"):  # fine-tuning settings: not the encoder's
         fields.pop(name)
@@ -204,12 +209,11 @@ def main() -> None:
                     if objective:
                         config = dataclasses.replace(base, objective=objective, freeze_encoder=frozen, seed=seed)
                         agent = agent_class(config, pool.obs_dim, pool.normalizer, MODE)
+                        if objective != "none":
+                            agent.load_encoder(encoders[objective])
                     else:
-                        plain = {f.name: getattr(base, f.name) for f in dataclasses.fields(plain_class.config_class)}
-                        config = plain_class.config_class(**{**plain, "seed": seed})
+                        config = config_of(plain_class.config_class, base, seed=seed)
                         agent = plain_class(config, pool.obs_dim, pool.normalizer, MODE)
-                    if objective not in ("", "none"):
-                        agent.load_encoder(encoders[objective])
                     agent.learn(agent.transitions(data))
                     rate = evaluate(
                         agent,
